@@ -1,0 +1,86 @@
+"""Read CodeCarbon's bundled data files and defaults without starting any tracker.
+
+CodeCarbon ships its offline data (per-country carbon intensity, the CPU TDP table) as package
+files. We read them directly: no network, no tracker object, no pandas import on the hot path.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.util
+import json
+from pathlib import Path
+
+
+@functools.lru_cache(maxsize=1)
+def package_dir() -> Path:
+    spec = importlib.util.find_spec("codecarbon")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("codecarbon is not installed: pip install codecarbon")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@functools.lru_cache(maxsize=1)
+def codecarbon_version() -> str:
+    from importlib.metadata import version
+
+    return version("codecarbon")
+
+
+@functools.lru_cache(maxsize=1)
+def global_energy_mix() -> dict:
+    """ISO-3 country code -> CodeCarbon's energy-mix record (carbon_intensity in g CO2e/kWh)."""
+    path = package_dir() / "data" / "private_infra" / "global_energy_mix.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def world_average_g_per_kwh() -> float:
+    path = package_dir() / "data" / "private_infra" / "carbon_intensity_per_source.json"
+    return float(json.loads(path.read_text(encoding="utf-8"))["world_average"])
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_tdp_table() -> dict[str, str]:
+    """CPU model name -> TDP in watts as written in CodeCarbon's cpu_power.csv (a few are malformed)."""
+    path = package_dir() / "data" / "hardware" / "cpu_power.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["Name"]: row["TDP"] for row in csv.DictReader(handle)}
+
+
+def cpu_tdp_w(matched_name: str) -> float | None:
+    try:
+        return float(cpu_tdp_table()[matched_name])
+    except (KeyError, ValueError):
+        return None
+
+
+def match_cpu_model(model: str) -> str | None:
+    """CodeCarbon's own fuzzy matching of a CPU brand string against its TDP table.
+
+    Returns None when no row matches, or when several match equally well (CodeCarbon's rule).
+    """
+    from codecarbon.core.cpu import TDP
+
+    table = cpu_tdp_table()
+    # _get_matching_cpu only reads cpu_df["Name"]; a dict of one list serves as that table.
+    return TDP._get_matching_cpu(None, model, {"Name": list(table)})
+
+
+def default_power_w_per_thread() -> float:
+    """CodeCarbon's power per thread for CPUs missing from its table (4 W in 3.x)."""
+    from codecarbon.core.cpu import DEFAULT_POWER_PER_CORE
+
+    return float(DEFAULT_POWER_PER_CORE)
+
+
+def codecarbon_country_setting() -> tuple[str | None, str | None]:
+    """(country_iso_code, where it was set) from CodeCarbon's config files and env variables."""
+    from codecarbon.core.config import get_hierarchical_config_with_sources
+
+    config, sources = get_hierarchical_config_with_sources()
+    code = config.get("country_iso_code")
+    if not code:
+        return None, None
+    return code.strip().upper(), sources.get("country_iso_code")

@@ -1,0 +1,187 @@
+"""Cheap reads of the OS counters a measurement rests on.
+
+- CPU time and resident memory of this process and all its descendants (scikit-learn's
+  n_jobs workers included), as exact counter values, not sampled utilisation.
+- Machine-wide busy CPU time (to attribute RAPL energy to the process tree).
+- RAPL package energy counters, where readable.
+Linux reads /proc directly (a few small files per snapshot); other systems go through psutil.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IS_LINUX = sys.platform.startswith("linux")
+CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+PAGE_SIZE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+RAPL_ROOT = Path("/sys/class/powercap")
+
+
+@dataclass(frozen=True)
+class TreeSample:
+    """Counters of the process tree at one instant."""
+
+    wall_s: float
+    self_cpu_s: float
+    reaped_children_cpu_s: float
+    # (pid, start time) -> CPU seconds of that live descendant, including its reaped children.
+    descendants_cpu_s: dict[tuple[int, int], float] = field(default_factory=dict)
+    rss_bytes: int = 0
+
+
+def cpu_seconds_between(before: TreeSample, after: TreeSample) -> float:
+    """CPU seconds the tree used between two samples.
+
+    A descendant that exits and is reaped moves its total into its parent's reaped-children
+    counter, so subtracting its earlier value keeps the sum exact.
+    """
+    used = after.self_cpu_s - before.self_cpu_s
+    used += after.reaped_children_cpu_s - before.reaped_children_cpu_s
+    for key, cpu_s in after.descendants_cpu_s.items():
+        used += cpu_s - before.descendants_cpu_s.get(key, 0.0)
+    for key, cpu_s in before.descendants_cpu_s.items():
+        if key not in after.descendants_cpu_s:
+            used -= cpu_s
+    return max(used, 0.0)
+
+
+def _read_stat(pid: int | str) -> tuple[float, int, int] | None:
+    """(CPU seconds incl. reaped children, start time in ticks, RSS bytes) from /proc/PID/stat."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    # fields[0] is field 3 (state): utime=14, stime=15, cutime=16, cstime=17, starttime=22, rss=24
+    ticks = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    return ticks / CLOCK_TICKS_PER_S, int(fields[19]), int(fields[21]) * PAGE_SIZE_BYTES
+
+
+def _child_pids(pid: int) -> list[int]:
+    children: list[int] = []
+    task_dir = f"/proc/{pid}/task"
+    try:
+        tids = os.listdir(task_dir)
+    except OSError:
+        return children
+    for tid in tids:
+        try:
+            with open(f"{task_dir}/{tid}/children", "rb") as handle:
+                children.extend(int(p) for p in handle.read().split())
+        except OSError:
+            continue
+    return children
+
+
+def _linux_sample() -> TreeSample:
+    times = os.times()
+    own = _read_stat("self")
+    descendants: dict[tuple[int, int], float] = {}
+    rss_bytes = own[2] if own else 0
+    pending = _child_pids(os.getpid())
+    while pending:
+        pid = pending.pop()
+        stat = _read_stat(pid)
+        if stat is None:
+            continue
+        cpu_s, start_ticks, rss = stat
+        descendants[(pid, start_ticks)] = cpu_s
+        rss_bytes += rss
+        pending.extend(_child_pids(pid))
+    return TreeSample(
+        wall_s=time.perf_counter(),
+        self_cpu_s=time.process_time(),
+        reaped_children_cpu_s=times.children_user + times.children_system,
+        descendants_cpu_s=descendants,
+        rss_bytes=rss_bytes,
+    )
+
+
+def _psutil_sample() -> TreeSample:
+    import psutil
+
+    me = psutil.Process()
+    times = os.times()
+    descendants: dict[tuple[int, int], float] = {}
+    rss_bytes = me.memory_info().rss
+    for child in me.children(recursive=True):
+        try:
+            with child.oneshot():
+                cpu = child.cpu_times()
+                key = (child.pid, int(child.create_time() * 1000))
+                descendants[key] = cpu.user + cpu.system
+                rss_bytes += child.memory_info().rss
+        except psutil.Error:
+            continue
+    return TreeSample(
+        wall_s=time.perf_counter(),
+        self_cpu_s=time.process_time(),
+        reaped_children_cpu_s=times.children_user + times.children_system,
+        descendants_cpu_s=descendants,
+        rss_bytes=rss_bytes,
+    )
+
+
+sample_tree = _linux_sample if IS_LINUX else _psutil_sample
+
+
+def machine_busy_cpu_s() -> float | None:
+    """Busy CPU seconds of the whole machine since boot (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat", "rb") as handle:
+            first = handle.readline().split()
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal ...
+    values = [int(v) for v in first[1:9]]
+    busy = values[0] + values[1] + values[2] + values[5] + values[6] + values[7]
+    return busy / CLOCK_TICKS_PER_S
+
+
+@dataclass(frozen=True)
+class RaplDomain:
+    name: str
+    energy_path: Path
+    max_energy_uj: int
+
+
+def find_rapl_packages(root: Path = RAPL_ROOT) -> list[RaplDomain]:
+    """Readable RAPL package domains (intel-rapl:N, whose name is package-N)."""
+    domains = []
+    if not root.is_dir():
+        return domains
+    for entry in sorted(root.glob("intel-rapl:*")):
+        if entry.name.count(":") != 1:
+            continue  # sub-domains (core, uncore, dram) are inside the package figure
+        try:
+            name = (entry / "name").read_text().strip()
+            if not name.startswith("package"):
+                continue
+            max_uj = int((entry / "max_energy_range_uj").read_text())
+            int((entry / "energy_uj").read_text())  # readable? (root-only on recent kernels)
+        except (OSError, ValueError):
+            continue
+        domains.append(RaplDomain(name, entry / "energy_uj", max_uj))
+    return domains
+
+
+def read_rapl_uj(domains: list[RaplDomain]) -> tuple[int, ...]:
+    return tuple(int(d.energy_path.read_text()) for d in domains)
+
+
+def rapl_joules_between(
+    domains: list[RaplDomain], before: tuple[int, ...], after: tuple[int, ...]
+) -> float:
+    """Energy in joules between two readings, allowing each counter to wrap once."""
+    total_uj = 0
+    for domain, start_uj, end_uj in zip(domains, before, after):
+        delta = end_uj - start_uj
+        if delta < 0:
+            delta += domain.max_energy_uj
+        total_uj += delta
+    return total_uj / 1e6

@@ -1,0 +1,133 @@
+"""User settings and where each came from: explicit value > MLCOST_* variable > CodeCarbon's
+own configuration > default. Every resolved figure keeps its provenance for the summary line."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import codecarbon_data
+
+DEFAULT_LEDGER_NAME = "mlcost_ledger.sqlite"
+# Green Algorithms (Lannelongue et al. 2021): 0.3725 W per GB of memory.
+DEFAULT_RAM_POWER_W_PER_GB = 0.3725
+DEFAULT_PUE = 1.0
+HOW_TO_SET_COUNTRY = "set MLCOST_COUNTRY or %config CarbonMagics.country_iso_code"
+
+
+class SettingsError(ValueError):
+    """A setting the user gave cannot be used; the message is one line that says why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user asked for; None means not set here (fall through to the next layer)."""
+
+    country_iso_code: str | None = None
+    carbon_intensity_g_per_kwh: float | None = None
+    ledger_path: str | os.PathLike | None = None
+    pue: float | None = None
+    cpu_power_w_per_thread: float | None = None
+    ram_power_w_per_gb: float | None = None
+
+
+@dataclass(frozen=True)
+class CarbonIntensity:
+    g_per_kwh: float
+    country_iso_code: str | None
+    country_name: str | None
+    source: str  # where the figure and the country came from
+
+    @property
+    def label(self) -> str:
+        """Short form for the summary line: 'FRA' or 'world average: set ...'."""
+        if self.country_iso_code:
+            return self.country_iso_code
+        if self.source.startswith("set by"):
+            return self.source
+        return f"world average: {HOW_TO_SET_COUNTRY}"
+
+
+def _env_float(name: str) -> float | None:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+
+def positive(value: float | None, what: str, minimum: float = 0.0) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    if not math.isfinite(value) or value < minimum:
+        raise SettingsError(f"{what} must be a finite number >= {minimum:g}, got {value!r}")
+    return value
+
+
+def resolve_intensity(settings: Settings) -> CarbonIntensity:
+    explicit_g = positive(settings.carbon_intensity_g_per_kwh, "carbon_intensity_g_per_kwh")
+    if explicit_g is None:
+        explicit_g = positive(_env_float("MLCOST_CARBON_INTENSITY"), "MLCOST_CARBON_INTENSITY")
+        if explicit_g is not None:
+            return CarbonIntensity(explicit_g, None, None, "set by MLCOST_CARBON_INTENSITY")
+    else:
+        return CarbonIntensity(explicit_g, None, None, "set by user")
+
+    if settings.country_iso_code:
+        code, source = settings.country_iso_code, "set by user"
+    elif os.environ.get("MLCOST_COUNTRY", "").strip():
+        code, source = os.environ["MLCOST_COUNTRY"], "from MLCOST_COUNTRY"
+    else:
+        code, source = codecarbon_data.codecarbon_country_setting()
+        source = f"from CodeCarbon's setting {source}"
+    if not code:
+        world_g = codecarbon_data.world_average_g_per_kwh()
+        return CarbonIntensity(
+            world_g, None, None, "no country set: CodeCarbon's world average (IEA)"
+        )
+    return country_intensity(code, source)
+
+
+def country_intensity(code: str, source: str) -> CarbonIntensity:
+    code = code.strip().upper()
+    mix = codecarbon_data.global_energy_mix()
+    if code not in mix:
+        raise SettingsError(
+            f"unknown country ISO code {code!r} ({source}): use a 3-letter code from "
+            f"CodeCarbon's data, e.g. FRA, DEU, GBR, USA"
+        )
+    record = mix[code]
+    year = record.get("year", "n/a")
+    return CarbonIntensity(
+        float(record["carbon_intensity"]),
+        code,
+        record.get("country_name", code),
+        f"CodeCarbon global_energy_mix.json ({year}); country {source}",
+    )
+
+
+def resolve_ledger_path(settings: Settings) -> Path:
+    raw = settings.ledger_path or os.environ.get("MLCOST_LEDGER") or DEFAULT_LEDGER_NAME
+    return Path(raw).expanduser().absolute()
+
+
+def resolve_pue(settings: Settings) -> float:
+    value = settings.pue if settings.pue is not None else _env_float("MLCOST_PUE")
+    return positive(value, "PUE", minimum=1.0) or DEFAULT_PUE
+
+
+def resolve_ram_power(settings: Settings) -> float:
+    value = positive(settings.ram_power_w_per_gb, "ram_power_w_per_gb")
+    return DEFAULT_RAM_POWER_W_PER_GB if value is None else value
+
+
+def resolve_cpu_power_override(settings: Settings) -> float | None:
+    value = settings.cpu_power_w_per_thread
+    if value is None:
+        value = _env_float("MLCOST_CPU_POWER_W_PER_THREAD")
+    return positive(value, "cpu_power_w_per_thread")

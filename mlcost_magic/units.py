@@ -1,0 +1,68 @@
+"""Readable units for energy, CO2 and time: one scale per figure, three significant digits."""
+
+from __future__ import annotations
+
+import math
+
+JOULES_PER_KWH = 3.6e6
+BYTES_PER_GB = 1e9
+
+# (factor relative to the base unit, suffix), smallest first.
+ENERGY_SCALES_WH = ((1e-6, "µWh"), (1e-3, "mWh"), (1.0, "Wh"), (1e3, "kWh"), (1e6, "MWh"))
+MASS_SCALES_G = ((1e-6, "µg"), (1e-3, "mg"), (1.0, "g"), (1e3, "kg"), (1e6, "t"))
+
+
+def choose_scale(value: float, scales: tuple[tuple[float, str], ...]) -> tuple[float, str]:
+    """The largest scale that keeps |value| >= 1 (the smallest scale for zero or tiny values)."""
+    magnitude = abs(value) if value is not None and math.isfinite(value) else 0.0
+    chosen = scales[0]
+    for factor, suffix in scales:
+        if magnitude >= factor:
+            chosen = (factor, suffix)
+    return chosen
+
+
+def format_number(value: float) -> str:
+    """Three significant digits, no exponent for the ranges we show."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if value == 0:
+        return "0"
+    digits = max(0, 2 - int(math.floor(math.log10(abs(value)))))
+    return f"{value:.{digits}f}"
+
+
+def energy_scale(kwh: float) -> tuple[float, str]:
+    """(factor in kWh, suffix) for an energy given in kWh."""
+    factor_wh, suffix = choose_scale(kwh * 1e3, ENERGY_SCALES_WH)
+    return factor_wh / 1e3, suffix
+
+
+def mass_scale(kg: float) -> tuple[float, str]:
+    """(factor in kg, suffix) for a mass given in kg."""
+    factor_g, suffix = choose_scale(kg * 1e3, MASS_SCALES_G)
+    return factor_g / 1e3, suffix
+
+
+def format_energy(kwh: float) -> str:
+    factor, suffix = energy_scale(kwh)
+    return f"{format_number(kwh / factor)} {suffix}"
+
+
+def format_mass(kg: float) -> str:
+    factor, suffix = mass_scale(kg)
+    return f"{format_number(kg / factor)} {suffix}"
+
+
+def format_duration(seconds: float) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "n/a"
+    if seconds < 1:
+        return f"{seconds * 1e3:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{int(minutes)} min {secs:.0f} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{int(hours)} h {int(minutes)} min"
