@@ -1,0 +1,249 @@
+"""The comparison table as HTML (panel, report) and as plain text (terminal): pure functions.
+
+Each physical column gets one readable unit chosen for its data (mWh / Wh / kWh, mg / g / kg,
+s / min / h), shown once in the header; every label, tag and metric name is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import metrics, units
+
+__all__ = [
+    "Column",
+    "html_table",
+    "sort_frame",
+    "table_columns",
+    "text_table",
+]
+
+STATUS_MARKS = {
+    "ok": "✓ ok",
+    "running": "… running",
+    "error": "✗ error",
+    "interrupted": "■ interrupted",
+    "lost": "? lost",
+}
+EMPTY_HTML = (
+    '<div class="mlcost-empty">No runs recorded yet: run a <code>%%carbon</code> cell.</div>'
+)
+FAILED_STATUSES = frozenset({"error", "interrupted", "lost"})
+
+# Durations: (seconds per unit, suffix), smallest first.
+DURATION_SCALES_S = ((1e-3, "ms"), (1.0, "s"), (60.0, "min"), (3600.0, "h"))
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: the frame column, its header text and how to show its values."""
+
+    name: str
+    header: str
+    kind: str  # 'text', 'status', 'mass_kg', 'energy_kwh', 'duration_s', 'number'
+    description: str = ""
+
+
+def _finite(frame: pd.DataFrame, column: str) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return values[np.isfinite(values)]
+
+
+def table_columns(
+    frame: pd.DataFrame, metric: str | None = None, lower_is_better: bool | None = None
+) -> list[Column]:
+    """Columns worth showing for this frame, in display order (empty derived columns dropped)."""
+    metric = metrics.choose_metric(frame, metric)
+    if metric is not None and lower_is_better is None:
+        lower_is_better = metrics.is_lower_better(metric)
+    columns = [
+        Column("label", "label", "text"),
+        Column("status", "status", "status"),
+        Column("duration_s", "duration", "duration_s", "wall-clock time of the run"),
+        Column("energy_kwh", "energy", "energy_kwh", "CPU + RAM + GPU energy, PUE included"),
+        Column("emissions_kg", "CO2", "mass_kg", "CO2-equivalent emissions"),
+    ]
+    columns += [
+        Column(m, m, "number", "metric logged by the run") for m in metrics.metric_columns(frame)
+    ]
+    if metric is not None:
+        quality = f"1/{metric}" if lower_is_better else metric
+        columns += [
+            Column(
+                "emissions_kg_per_metric_point",
+                f"CO2 per {quality} point",
+                "mass_kg",
+                f"CO2 / {quality}: CodeCarbon's 'CO2 per accuracy point', lower is better",
+            ),
+            Column(
+                "metric_points_per_g_co2",
+                f"{quality} per g CO2",
+                "number",
+                f"{quality} / grams of CO2 (mlflow-emissions-sdk), higher is better",
+            ),
+        ]
+    columns += [
+        Column("energy_kwh_per_1k_inferences", "energy per 1k inferences", "energy_kwh"),
+        Column("emissions_kg_per_1k_inferences", "CO2 per 1k inferences", "mass_kg"),
+    ]
+    shown = []
+    for column in columns:
+        if column.name not in frame.columns:
+            continue
+        if column.name in metrics.DERIVED_COLUMNS and len(_finite(frame, column.name)) == 0:
+            continue
+        shown.append(column)
+    return shown
+
+
+def _scale(frame: pd.DataFrame, column: Column) -> tuple[float, str]:
+    """(factor in the column's base unit, suffix) chosen from the column's median magnitude."""
+    if column.kind not in ("mass_kg", "energy_kwh", "duration_s"):
+        return 1.0, ""
+    values = np.abs(_finite(frame, column.name))
+    values = values[values > 0]
+    typical = float(np.median(values)) if len(values) else 0.0
+    if column.kind == "mass_kg":
+        return units.mass_scale(typical)
+    if column.kind == "energy_kwh":
+        return units.energy_scale(typical)
+    chosen = DURATION_SCALES_S[1] if typical == 0 else DURATION_SCALES_S[0]
+    for factor, suffix in DURATION_SCALES_S:
+        if typical >= factor:
+            chosen = (factor, suffix)
+    return chosen
+
+
+def _cells(frame: pd.DataFrame, column: Column) -> tuple[str, list[str]]:
+    """(header with unit, formatted values) for one column."""
+    factor, suffix = _scale(frame, column)
+    header = f"{column.header} ({suffix})" if suffix else column.header
+    if column.kind == "text":
+        return header, ["" if pd.isna(v) else str(v) for v in frame[column.name]]
+    if column.kind == "status":
+        return header, [STATUS_MARKS.get(str(v), str(v)) for v in frame[column.name]]
+    values = pd.to_numeric(frame[column.name], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    return header, ["" if not math.isfinite(v) else units.format_number(v / factor) for v in values]
+
+
+def sort_frame(frame: pd.DataFrame, column: str | None, ascending: bool = True) -> pd.DataFrame:
+    """Frame sorted by a column's raw values (missing values last); unknown column: unchanged."""
+    if not column or column not in frame.columns or frame.empty:
+        return frame
+    key = None
+    if frame[column].dtype == object or column in ("label", "status"):
+        key = lambda series: series.astype("string").str.lower()  # noqa: E731
+    return frame.sort_values(
+        column, ascending=ascending, na_position="last", kind="stable", key=key
+    )
+
+
+_TABLE_CSS = """
+<style>
+.mlcost-table-wrap{max-height:420px;overflow:auto}
+.mlcost-table-grid{border-collapse:collapse;font-size:12px;
+  font-family:var(--jp-ui-font-family,sans-serif)}
+.mlcost-table-grid th,.mlcost-table-grid td{padding:2px 8px;border-bottom:1px solid #ddd;
+  white-space:nowrap}
+.mlcost-table-grid th{position:sticky;top:0;background:var(--jp-layout-color1,#fff);text-align:left}
+.mlcost-table-grid td.mlcost-num{text-align:right;font-variant-numeric:tabular-nums}
+.mlcost-table-grid tr.mlcost-failed td{background:#fde8e8;color:#8a1c1c}
+.mlcost-table-grid tr.mlcost-running td{color:#777;font-style:italic}
+.mlcost-table-grid tr.mlcost-best td{font-weight:bold}
+</style>
+"""
+
+
+def html_table(
+    frame: pd.DataFrame,
+    metric: str | None = None,
+    lower_is_better: bool | None = None,
+    best_index=None,
+    sort_by: str | None = None,
+    ascending: bool = True,
+) -> str:
+    """The comparison table as an HTML fragment (CSS classes prefixed ``mlcost-``), all escaped.
+
+    Failed, interrupted and lost runs get the row class ``mlcost-failed``; the best trade-off
+    (``best_index``, an index label of ``frame``) gets ``mlcost-best`` and a star.
+    """
+    if frame.empty:
+        return EMPTY_HTML
+    frame = sort_frame(frame, sort_by, ascending)
+    columns = table_columns(frame, metric, lower_is_better)
+    header_cells, value_columns = [], []
+    for column in columns:
+        header, values = _cells(frame, column)
+        arrow = ""
+        if column.name == sort_by:
+            arrow = " ▲" if ascending else " ▼"
+        title = f' title="{html.escape(column.description)}"' if column.description else ""
+        header_cells.append(
+            f'<th data-column="{html.escape(column.name)}"{title}>{html.escape(header)}{arrow}</th>'
+        )
+        value_columns.append(values)
+    statuses = frame["status"].astype("string").fillna("") if "status" in frame else None
+    rows = []
+    for position, index in enumerate(frame.index):
+        classes = ["mlcost-row"]
+        status = statuses.iloc[position] if statuses is not None else ""
+        classes.append(f"mlcost-status-{html.escape(status)}")
+        if status in FAILED_STATUSES:
+            classes.append("mlcost-failed")
+        elif status == "running":
+            classes.append("mlcost-running")
+        is_best = best_index is not None and index == best_index
+        if is_best:
+            classes.append("mlcost-best")
+        cells = []
+        for column, values in zip(columns, value_columns, strict=True):
+            text = html.escape(values[position])
+            if column.name == "label" and is_best:
+                text = f'<span title="best trade-off">★</span> {text}'
+            if column.name == "status" and status == "error" and "error" in frame:
+                error = frame["error"].iloc[position]
+                if isinstance(error, str) and error:
+                    text = f'<span title="{html.escape(error)}">{text}</span>'
+            css = ' class="mlcost-num"' if column.kind not in ("text", "status") else ""
+            cells.append(f"<td{css}>{text}</td>")
+        rows.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
+    return (
+        f'{_TABLE_CSS}<div class="mlcost-table-wrap"><table class="mlcost-table-grid">'
+        f"<thead><tr>{''.join(header_cells)}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def text_table(
+    frame: pd.DataFrame,
+    metric: str | None = None,
+    lower_is_better: bool | None = None,
+    sort_by: str | None = None,
+    ascending: bool = True,
+) -> str:
+    """The comparison table as aligned plain text, for terminals and text/plain outputs."""
+    if frame.empty:
+        return "No runs recorded yet: run a %%carbon cell."
+    frame = sort_frame(frame, sort_by, ascending)
+    columns = table_columns(frame, metric, lower_is_better)
+    table = [_cells(frame, column) for column in columns]
+    widths = [max(len(header), *(len(v) for v in values)) for header, values in table]
+    lines = [
+        "  ".join(header.ljust(width) for (header, _), width in zip(table, widths, strict=True))
+    ]
+    lines.append("  ".join("-" * width for width in widths))
+    for position in range(len(frame)):
+        cells = []
+        for column, (_, values), width in zip(columns, table, widths, strict=True):
+            value = values[position]
+            numeric = column.kind not in ("text", "status")
+            cells.append(value.rjust(width) if numeric else value.ljust(width))
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,263 @@
+"""Derived trade-off columns for the ledger's DataFrame: pure DataFrame -> DataFrame.
+
+Definitions (so numbers can be compared with the tools people already know):
+
+* ``emissions_kg_per_metric_point``: CO2 divided by the quality metric, CodeCarbon's
+  "CO2 per Accuracy Point" (tutorial "Comparing Model Efficiency": ``emissions / test_score``,
+  the score as logged, e.g. accuracy in [0, 1]). Lower is better.
+* ``metric_points_per_g_co2``: the quality metric divided by grams of CO2, mlflow-emissions-sdk's
+  ``accuracy_per_emission`` (``model_acc / (emissions_kg * 1000)``). Higher is better.
+* ``energy_kwh_per_1k_inferences`` / ``emissions_kg_per_1k_inferences``: inference runs only.
+
+Lower-is-better metrics (rmse, loss, ...) are turned the right way round by taking the quality as
+``1 / metric``: ``emissions_kg_per_metric_point = emissions_kg * metric`` and
+``metric_points_per_g_co2 = 1 / (metric * emissions_g)``, so the two derived columns keep their
+direction (lower resp. higher is better) whatever the metric. A metric is lower-is-better when one
+of the tokens of its name (split on ``_``, ``-``, ``.``, spaces, digits) is in
+:data:`LOWER_IS_BETTER_TOKENS` or ends with ``loss``/``error``, unless the name starts with
+``neg_`` (scikit-learn's negated scorers, e.g. ``neg_mean_squared_error``, are higher-is-better).
+Undefined ratios (metric <= 0 or missing, no CO2) are NaN, not CodeCarbon's ``inf``, so they sort
+last and never break a plot axis.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DERIVED_COLUMNS",
+    "FIXED_COLUMNS",
+    "LOWER_IS_BETTER_TOKENS",
+    "add_derived_columns",
+    "best_tradeoff",
+    "choose_metric",
+    "is_lower_better",
+    "metric_columns",
+    "pareto_front",
+]
+
+FIXED_COLUMNS = (
+    "run_id",
+    "session_id",
+    "label",
+    "kind",
+    "status",
+    "started_at",
+    "ended_at",
+    "duration_s",
+    "cpu_seconds",
+    "ram_gb",
+    "energy_kwh",
+    "cpu_energy_kwh",
+    "ram_energy_kwh",
+    "gpu_energy_kwh",
+    "emissions_kg",
+    "carbon_intensity_g_per_kwh",
+    "intensity_source",
+    "country_iso_code",
+    "pue",
+    "method",
+    "cpu_power_w_per_thread",
+    "ram_power_w_per_gb",
+    "hostname",
+    "cpu_model",
+    "cpu_count",
+    "gpu_model",
+    "inferences",
+    "tags",
+    "error",
+)
+
+DERIVED_COLUMNS = (
+    "emissions_kg_per_metric_point",
+    "metric_points_per_g_co2",
+    "energy_kwh_per_1k_inferences",
+    "emissions_kg_per_1k_inferences",
+)
+
+LOWER_IS_BETTER_TOKENS = frozenset(
+    {
+        "loss",
+        "error",
+        "err",
+        "mse",
+        "rmse",
+        "mae",
+        "mape",
+        "smape",
+        "msle",
+        "rmsle",
+        "medae",
+        "logloss",
+        "nll",
+        "perplexity",
+        "ppl",
+        "wer",
+        "cer",
+        "brier",
+        "hamming",
+        "latency",
+        "fpr",
+        "fnr",
+        "eer",
+        "bpd",
+        "distance",
+        "divergence",
+        "kl",
+    }
+)
+
+_NAME_TOKENS = re.compile(r"[^a-z]+")
+
+# Attributes set on the returned frame so downstream code (plots, panel) knows what was used.
+ATTR_METRIC = "mlcost_metric"
+ATTR_LOWER_IS_BETTER = "mlcost_lower_is_better"
+
+
+def metric_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns holding user metrics: everything that is neither a ledger nor a derived column."""
+    excluded = set(FIXED_COLUMNS) | set(DERIVED_COLUMNS)
+    return [str(c) for c in frame.columns if c not in excluded]
+
+
+def is_lower_better(metric: str) -> bool:
+    """True for error-like metric names (rmse, val_loss, error_rate); see the module docstring."""
+    name = metric.lower()
+    if name.startswith("neg_"):
+        return False
+    tokens = [t for t in _NAME_TOKENS.split(name) if t]
+    return any(t in LOWER_IS_BETTER_TOKENS or t.endswith(("loss", "error")) for t in tokens)
+
+
+def choose_metric(frame: pd.DataFrame, metric: str | None = None) -> str | None:
+    """The given metric, else 'accuracy' when present, else the first metric column, else None."""
+    columns = metric_columns(frame)
+    if metric is not None:
+        if metric not in frame.columns:
+            raise KeyError(f"no metric column {metric!r}; metric columns: {columns}")
+        return metric
+    if "accuracy" in columns:
+        return "accuracy"
+    return columns[0] if columns else None
+
+
+def _float_values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _quality(values: np.ndarray, lower_is_better: bool) -> np.ndarray:
+    """Higher-is-better quality: the metric itself, or its reciprocal for error-like metrics."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quality = 1.0 / values if lower_is_better else values.copy()
+    quality[~(values > 0)] = np.nan
+    return quality
+
+
+def add_derived_columns(
+    frame: pd.DataFrame, metric: str | None = None, lower_is_better: bool | None = None
+) -> pd.DataFrame:
+    """A copy of ``frame`` with the :data:`DERIVED_COLUMNS` added (or recomputed).
+
+    Vectorised (10,000 rows in a few ms); an empty frame or one without metric columns gets the
+    columns too, all NaN. The metric used is kept in ``frame.attrs['mlcost_metric']``.
+    """
+    metric = choose_metric(frame, metric)
+    if metric is not None and lower_is_better is None:
+        lower_is_better = is_lower_better(metric)
+    result = frame.copy(deep=False)
+    emissions_kg = _float_values(frame, "emissions_kg")
+    energy_kwh = _float_values(frame, "energy_kwh")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if metric is None:
+            per_point = per_gram = np.full(len(frame), np.nan)
+        else:
+            quality = _quality(_float_values(frame, metric), bool(lower_is_better))
+            per_point = emissions_kg / quality
+            per_gram = quality / (emissions_kg * 1e3)
+        inferences = _float_values(frame, "inferences")
+        is_inference = (
+            (frame["kind"] == "inference").fillna(False).to_numpy(dtype=bool)
+            if "kind" in frame.columns
+            else np.zeros(len(frame), bool)
+        )
+        thousands = np.where(is_inference & (inferences > 0), inferences / 1e3, np.nan)
+        columns = {
+            "emissions_kg_per_metric_point": per_point,
+            "metric_points_per_g_co2": per_gram,
+            "energy_kwh_per_1k_inferences": energy_kwh / thousands,
+            "emissions_kg_per_1k_inferences": emissions_kg / thousands,
+        }
+    for name, values in columns.items():
+        values = np.where(np.isfinite(values), values, np.nan)
+        result[name] = pd.Series(values, index=frame.index, dtype=float)
+    result.attrs[ATTR_METRIC] = metric
+    result.attrs[ATTR_LOWER_IS_BETTER] = bool(lower_is_better) if metric is not None else None
+    return result
+
+
+def _candidates(frame: pd.DataFrame, metric: str) -> pd.Series:
+    """Rows that may compete: finished ('ok') runs with a finite metric and CO2."""
+    ok = np.ones(len(frame), bool)
+    if "status" in frame.columns:
+        ok &= (frame["status"] == "ok").fillna(False).to_numpy(dtype=bool)
+    ok &= np.isfinite(_float_values(frame, metric)) & np.isfinite(
+        _float_values(frame, "emissions_kg")
+    )
+    return pd.Series(ok, index=frame.index)
+
+
+def pareto_front(
+    frame: pd.DataFrame, metric: str, lower_is_better: bool | None = None
+) -> pd.Series:
+    """Boolean Series: True for runs no other run beats on both quality and CO2.
+
+    A run is dominated when another has CO2 <= and metric better-or-equal, one of them strictly.
+    Identical points are all kept. Only 'ok' runs with finite metric and CO2 compete.
+    """
+    if lower_is_better is None:
+        lower_is_better = is_lower_better(metric)
+    candidates = _candidates(frame, metric).to_numpy(dtype=bool)
+    front = np.zeros(len(frame), bool)
+    if not candidates.any():
+        return pd.Series(front, index=frame.index)
+    emissions = _float_values(frame, "emissions_kg")[candidates]
+    score = _float_values(frame, metric)[candidates]
+    if lower_is_better:
+        score = -score
+    # Sweep by CO2 ascending, best score first among equal CO2: a run is on the front when it
+    # beats every cheaper run (or ties the current best at the same CO2).
+    order = np.lexsort((-score, emissions))
+    on_front = np.zeros(len(order), bool)
+    best_score, best_emissions = -np.inf, np.nan
+    for position in order:
+        s, e = score[position], emissions[position]
+        if s > best_score:
+            on_front[position] = True
+            best_score, best_emissions = s, e
+        elif s == best_score and e == best_emissions:
+            on_front[position] = True
+    front[candidates] = on_front
+    return pd.Series(front, index=frame.index)
+
+
+def best_tradeoff(
+    frame: pd.DataFrame, metric: str | None = None, lower_is_better: bool | None = None
+):
+    """Index label of the best trade-off run, or None.
+
+    CodeCarbon's "most carbon-efficient model": the lowest CO2 per metric point among 'ok' runs.
+    It always lies on the Pareto front (a dominating run has less CO2 per point).
+    """
+    metric = choose_metric(frame, metric)
+    if metric is None or frame.empty:
+        return None
+    derived = add_derived_columns(frame, metric, lower_is_better)
+    per_point = derived["emissions_kg_per_metric_point"].where(_candidates(frame, metric))
+    if per_point.notna().sum() == 0:
+        return None
+    return per_point.idxmin()
