@@ -13,6 +13,7 @@ import math
 import shlex
 import warnings
 
+from IPython.core.displayhook import DisplayHook
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import (
@@ -172,7 +173,7 @@ class CarbonMagics(Magics):
         """
         __tracebackhide__ = True  # noqa: F841 (read by IPython's traceback formatter)
         args = parse_argstring(self.carbon_cell, line)
-        label = _unquote(" ".join(args.label)) or f"cell {self.shell.execution_count}"
+        label = _unquote(" ".join(args.label)) or f"cell {self.shell.displayhook.prompt_count}"
         tags = dict(_split_pair(t, "--tag") for t in args.tag)
         metrics = [_split_pair(m, "--metric") for m in args.metric]
         for name, expression in metrics:
@@ -205,7 +206,9 @@ class CarbonMagics(Magics):
             ns[args.output] = tracking.run
         with tracking:
             exec(body, ns)
-            return eval(last, ns) if last is not None else None
+            value = eval(last, ns) if last is not None else None
+        # IPython checks for a trailing ';' on the transformed cell (the magic call), not here.
+        return None if DisplayHook.semicolon_at_end_of_expression(cell) else value
 
     def _compile(self, line: str, cell: str):
         """Compile the cell like %%time, under a name whose cached source is the whole cell, so
@@ -318,8 +321,7 @@ def load(shell) -> None:
     if getattr(shell, "_mlcost_magics", None) is not None:
         return  # loaded already: keep the session, its ledger and panels
     magics = CarbonMagics(shell=shell, config=shell.config)
-    shell.register_magics(magics)
-    shell.configurables.append(magics)
+    shell.register_magics(magics)  # also makes it a configurable for %config
     shell._mlcost_magics = magics
     activate(magics.session)
 
@@ -334,8 +336,7 @@ def unload(shell) -> None:
         if getattr(table.get("carbon"), "__self__", None) is magics:
             del table["carbon"]
     shell.magics_manager.registry.pop(type(magics).__name__, None)
-    if magics in shell.configurables:
-        shell.configurables.remove(magics)
+    shell.configurables[:] = [c for c in shell.configurables if c is not magics]
     from . import session as session_module
 
     if session_module._active_session is magics.session:

@@ -1,0 +1,174 @@
+"""%%carbon and %carbon in a real IPython shell, with real CodeCarbon data and real counters."""
+
+from __future__ import annotations
+
+import linecache
+import math
+
+import pytest
+from conftest import run_cell, session_frame
+
+
+def test_cell_runs_like_a_normal_cell_and_is_recorded(shell, capsys):
+    result = run_cell(shell, '%%carbon "Small RF" --tag size=small --metric accuracy=score\n'
+                             "score = 0.75\nscore * 2")  # fmt: skip
+    assert result.error_in_exec is None
+    assert result.result == 1.5  # the last expression is still Out[n]
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("Small RF · ") and "CO2e at 475 g/kWh (world average" in line
+    assert "accuracy 0.750" in line and line.endswith("estimated")
+    frame = session_frame(shell)
+    row = frame.iloc[-1]
+    assert (row.label, row.status, row.accuracy) == ("Small RF", "ok", 0.75)
+    assert row.tags == {"size": "small"}
+    assert row.method == "estimate:tdp-4W/thread"  # this machine's CPU is not in the TDP table
+    assert math.isclose(row.energy_kwh, row.cpu_energy_kwh + row.ram_energy_kwh + row.gpu_energy_kwh)
+    assert row.emissions_kg == pytest.approx(row.energy_kwh * 475 / 1000)
+
+
+def test_unquoted_label_default_label_and_semicolon(shell, capsys):
+    result = run_cell(shell, "%%carbon Large forest -q\n41 + 1;")
+    assert result.result is None  # a trailing ';' silences Out[n]
+    assert capsys.readouterr().out == ""  # -q: no summary line
+    result = run_cell(shell, "%%carbon -q\n7")
+    assert result.result == 7
+    labels = list(session_frame(shell).label)
+    assert labels == ["Large forest", f"cell {result.execution_count}"]
+
+
+def test_user_exception_propagates_and_run_is_recorded_as_error(shell):
+    result = run_cell(shell, '%%carbon failing\ndef f():\n    raise ValueError("boom")\nf()')
+    error = result.error_in_exec
+    assert isinstance(error, ValueError) and str(error) == "boom"
+    tb = error.__traceback__
+    while tb.tb_next:
+        tb = tb.tb_next
+    # The traceback points at the user's own line, numbered as the user sees the cell.
+    assert tb.tb_lineno == 3
+    assert linecache.getline(tb.tb_frame.f_code.co_filename, 3).strip() == 'raise ValueError("boom")'
+    row = session_frame(shell).iloc[-1]
+    assert (row.label, row.status, row.error) == ("failing", "error", "ValueError: boom")
+
+
+def test_keyboard_interrupt_propagates_and_run_is_interrupted(shell):
+    result = run_cell(shell, "%%carbon stopped\nx = sum(range(10**5))\nraise KeyboardInterrupt")
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    row = session_frame(shell).iloc[-1]
+    assert row.status == "interrupted" and row.cpu_seconds > 0 and row.energy_kwh > 0
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("--bogus", "unrecognized arguments"),
+        ("--tag novalue", "--tag must look like NAME=VALUE"),
+        ("--metric =expr", "--metric must look like NAME=VALUE"),
+        ("--metric acc=", "--metric must look like NAME=VALUE"),
+        ("--metric acc=1+", "--metric acc=1+"),
+        ("-o", "expected one argument"),
+        ("-o 1x", "-o needs a variable name"),
+    ],
+)
+def test_bad_arguments_give_one_line_usage_error_and_record_nothing(shell, line, message):
+    from IPython.core.error import UsageError
+
+    result = run_cell(shell, f"%%carbon {line}\nran = True")
+    error = result.error_in_exec or result.error_before_exec
+    assert isinstance(error, UsageError) and message in str(error)
+    assert "\n" not in str(error).strip()
+    assert "ran" not in shell.user_ns
+    assert session_frame(shell).empty
+
+
+def test_failing_metric_expression_warns_and_keeps_the_run(shell):
+    with pytest.warns(UserWarning, match="--metric acc=missing_name failed"):
+        result = run_cell(shell, "%%carbon -q --metric acc=missing_name --metric n=text\ntext='x'")
+    assert result.error_in_exec is None
+    frame = session_frame(shell)
+    assert len(frame) == 1 and frame.status[0] == "ok"
+    assert "acc" not in frame.columns and "n" not in frame.columns
+
+
+def test_output_variable_and_log_metric_inside_the_cell(shell):
+    run_cell(shell, "%%carbon -q -o run\nimport mlcost_magic\nmlcost_magic.log_metric('f1', 0.5)")
+    run = shell.user_ns["run"]
+    assert run.status == "ok" and run.metrics == {"f1": 0.5}
+    assert run.energy_kwh > 0 and run.summary().startswith("cell ")
+
+
+def test_track_inside_a_notebook_uses_the_extension_session(shell):
+    run_cell(shell, "import mlcost_magic\nfor n in (1, 2, 3):\n"
+                    "    with mlcost_magic.track(f'size {n}', quiet=True) as run:\n"
+                    "        run.log_metric('accuracy', n / 10)")  # fmt: skip
+    frame = session_frame(shell)
+    assert list(frame.label) == ["size 1", "size 2", "size 3"]
+    assert list(frame.accuracy) == [0.1, 0.2, 0.3]
+
+
+def test_table_status_and_export(shell, capsys, isolated_env):
+    import pandas as pd
+
+    run_cell(shell, "%%carbon -q A\npass")
+    table = run_cell(shell, "%carbon table").result
+    assert list(table.label) == ["A"]
+    run_cell(shell, "%carbon status")
+    status = capsys.readouterr().out
+    assert "estimate: 4 W per busy thread" in status and str(isolated_env) in status
+    assert "475 g CO2e/kWh, world average" in status
+    run_cell(shell, f"%carbon export {isolated_env / 'runs.csv'}")
+    csv = pd.read_csv(isolated_env / "runs.csv")
+    assert csv.project_name.tolist() == ["A"] and "energy_consumed" in csv.columns
+    bad = run_cell(shell, f"%carbon export {isolated_env / 'runs.xlsx'}")
+    assert "must end in .csv or .json" in str(bad.error_in_exec)
+    assert "invalid choice" in str(run_cell(shell, "%carbon frobnicate").error_in_exec)
+
+
+def test_config_country_and_bad_country(shell):
+    from traitlets import TraitError
+
+    magics = shell._mlcost_magics
+    magics.country_iso_code = "FRA"
+    run = shell.run_cell("%%carbon -q -o r\npass") and shell.user_ns["r"]
+    assert run.measurement.country_iso_code == "FRA"
+    assert run.measurement.carbon_intensity_g_per_kwh == pytest.approx(56.039)
+    with pytest.raises(TraitError, match="unknown country ISO code 'XYZ'"):
+        magics.country_iso_code = "XYZ"
+    assert magics.country_iso_code == "FRA"  # the bad value was not kept
+
+
+def test_env_country_and_codecarbon_config_are_honoured(ipython_shell, monkeypatch, isolated_env):
+    (isolated_env / ".codecarbon.config").write_text("[codecarbon]\ncountry_iso_code = DEU\n")
+    ipython_shell.run_line_magic("load_ext", "mlcost_magic")
+    try:
+        intensity = ipython_shell._mlcost_magics.session.meter.constants.intensity
+        assert intensity.country_iso_code == "DEU" and ".codecarbon.config" in intensity.source
+    finally:
+        ipython_shell.run_line_magic("unload_ext", "mlcost_magic")
+    monkeypatch.setenv("MLCOST_COUNTRY", "swe")
+    ipython_shell.run_line_magic("load_ext", "mlcost_magic")
+    try:
+        intensity = ipython_shell._mlcost_magics.session.meter.constants.intensity
+        assert intensity.country_iso_code == "SWE" and "MLCOST_COUNTRY" in intensity.source
+    finally:
+        ipython_shell.run_line_magic("unload_ext", "mlcost_magic")
+
+
+def test_load_twice_is_harmless_and_unload_removes_everything(ipython_shell):
+    ipython_shell.run_line_magic("load_ext", "mlcost_magic")
+    session = ipython_shell._mlcost_magics.session
+    from mlcost_magic.magics import load
+
+    load(ipython_shell)  # a second load keeps the same session
+    assert ipython_shell._mlcost_magics.session is session
+    assert ipython_shell.find_cell_magic("carbon") is not None
+    assert "--metric NAME=EXPR" in ipython_shell.find_cell_magic("carbon").__doc__  # %%carbon?
+    ipython_shell.run_line_magic("unload_ext", "mlcost_magic")
+    assert ipython_shell.find_cell_magic("carbon") is None
+    assert ipython_shell.find_line_magic("carbon") is None
+    assert all(type(c).__name__ != "CarbonMagics" for c in ipython_shell.configurables)
+    import mlcost_magic.session as session_module
+
+    assert session_module._active_session is None
+    ipython_shell.run_line_magic("load_ext", "mlcost_magic")  # and it loads again
+    assert ipython_shell._mlcost_magics.session is not session
+    ipython_shell.run_line_magic("unload_ext", "mlcost_magic")
