@@ -209,7 +209,8 @@ def load_eeg_eye_state(
         source = "openml"
     else:
         raise DatasetUnavailable(
-            f"EEG Eye State needs a download; set {ALLOW_DOWNLOAD_ENV}=1 or pass a CSV"
+            f"downloads are off by default: set {ALLOW_DOWNLOAD_ENV}=1 to allow one, "
+            f"or {EEG_CSV_ENV} to a local copy"
         )
     return _split(
         X,
@@ -240,10 +241,7 @@ def load_harder_dataset(
         from sklearn.datasets import load_digits
 
         X, y = load_digits(return_X_y=True)
-        note = (
-            f"EEG Eye State unavailable ({reason}); using scikit-learn's bundled digits "
-            "instead (offline fallback)."
-        )
+        note = f"Offline fallback: scikit-learn's bundled digits replace EEG Eye State ({reason})."
         return _split(
             X, y, name="digits", source="bundled-fallback", note=note, random_state=random_state
         )

@@ -104,7 +104,7 @@ QUICKSTART = [
     ),
     code(
         """
-        %%carbon "Small RF" --metric accuracy=acc
+        %%carbon "Small RF" --metric accuracy=acc --tag way=cell
         forest = RandomForestClassifier(n_estimators=50, max_depth=10, n_jobs=-1, random_state=42)
         forest.fit(X_train, y_train)
         acc = accuracy_score(y_test, forest.predict(X_test))
@@ -288,7 +288,7 @@ RF_SIZES = [
     ),
     code(
         """
-        %%carbon "Small RF" --metric accuracy=acc
+        %%carbon "Small RF" --metric accuracy=acc --tag way=cell
         small = RandomForestClassifier(n_estimators=50, max_depth=10, n_jobs=-1, random_state=42)
         small.fit(X_train, y_train)
         acc = accuracy_score(y_test, small.predict(X_test))
@@ -296,7 +296,7 @@ RF_SIZES = [
     ),
     code(
         """
-        %%carbon "Medium RF" --metric accuracy=acc
+        %%carbon "Medium RF" --metric accuracy=acc --tag way=cell
         medium = RandomForestClassifier(n_estimators=100, max_depth=15, n_jobs=-1, random_state=42)
         medium.fit(X_train, y_train)
         acc = accuracy_score(y_test, medium.predict(X_test))
@@ -304,7 +304,7 @@ RF_SIZES = [
     ),
     code(
         """
-        %%carbon "Large RF" --metric accuracy=acc
+        %%carbon "Large RF" --metric accuracy=acc --tag way=cell
         large = RandomForestClassifier(n_estimators=200, max_depth=20, n_jobs=-1, random_state=42)
         large.fit(X_train, y_train)
         acc = accuracy_score(y_test, large.predict(X_test))
@@ -613,10 +613,10 @@ INFERENCE = [
         """
         import warnings
 
+        import matplotlib.pyplot as plt
         import numpy as np
         import seaborn as sns
         from IPython.display import Markdown
-        from matplotlib.figure import Figure
         from sklearn.ensemble import RandomForestClassifier
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.metrics import accuracy_score
@@ -715,8 +715,7 @@ INFERENCE = [
     ),
     code(
         """
-        fig = Figure(figsize=(6.5, 4.5), layout="constrained")
-        ax = fig.subplots()
+        fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
         bubbles = summary.reset_index()
         bubbles["training_co2_mg"] = bubbles["training_emissions_kg"] * 1e6
         sns.scatterplot(
@@ -738,7 +737,7 @@ INFERENCE = [
             title="Accuracy vs training CO2 (bubble area: model size)",
         )
         ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
-        fig
+        plt.show()
         """,
         "figure",
     ),

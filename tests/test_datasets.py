@@ -101,8 +101,8 @@ def test_offline_by_default_makes_no_connection(no_network):
     assert no_network == [], "the default path must not touch the network"
     assert split.is_fallback
     assert split.name == "digits"
-    assert "offline fallback" in split.note
-    assert "offline fallback" in split.describe()
+    assert "Offline fallback" in split.note
+    assert "Offline fallback" in split.describe()
 
 
 def test_opt_in_download_fails_fast_without_network(no_network, monkeypatch):

@@ -1,0 +1,367 @@
+"""Run the tutorial notebooks headless in a real kernel and collect what they measured.
+
+    python -m mlcost_magic.notebook_runner --output output/
+
+For each notebook (default: every ``notebooks/*.ipynb``, in name order) this writes to the
+output folder the executed notebook (widget state kept), the four-panel trade-off figure of
+the runs it recorded (``<name>.png``) and an HTML report (``<name>.html``); then it prints each
+notebook's comparison table and writes every run of this job to ``comparison.csv``.
+
+Ledger: ``--ledger PATH``, else ``$MLCOST_LEDGER``, else ``<output>/mlcost_ledger.sqlite``. The
+kernels run in the output folder, with ``MLCOST_LEDGER`` set to that path, so nothing is written
+next to the notebooks. A ledger that already holds runs is kept; this job's tables, figures and
+reports show only the sessions its own kernels opened.
+
+Finite timeouts everywhere: per cell (``--cell-timeout``) and per notebook
+(``--notebook-timeout``). The client polls the kernel's shell channel in one-second slices
+instead of one long wait, which avoids nbclient's stall on a busy machine (jupyter/nbclient#312:
+a missed execute reply made the client sit idle for its whole timeout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+from typing import Any, TextIO
+
+__all__ = [
+    "DEFAULT_CELL_TIMEOUT_S",
+    "DEFAULT_NOTEBOOK_TIMEOUT_S",
+    "NotebookResult",
+    "execute_notebook",
+    "find_notebooks",
+    "main",
+    "resolve_ledger",
+    "run_notebooks",
+    "write_job_outputs",
+]
+
+DEFAULT_CELL_TIMEOUT_S = 300
+DEFAULT_NOTEBOOK_TIMEOUT_S = 600
+POLL_SLICE_S = 1.0
+LEDGER_NAME = "mlcost_ledger.sqlite"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class NotebookResult:
+    """What one notebook did: where its executed copy and artefacts are, and its runs."""
+
+    name: str
+    source: Path
+    executed: Path
+    wall_s: float
+    error: str | None = None
+    session_ids: list[str] = field(default_factory=list)
+    figure: Path | None = None
+    report: Path | None = None
+    frame: Any = None  # the runs its kernel recorded (pandas DataFrame)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def find_notebooks(directory: str | os.PathLike | None = None) -> list[Path]:
+    """The tutorial notebooks: ``directory``, else ./notebooks, else the source tree's."""
+    candidates = [Path(directory)] if directory else [Path("notebooks"), PACKAGE_ROOT / "notebooks"]
+    for folder in candidates:
+        found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+        if found:
+            return found
+    raise FileNotFoundError(f"no notebooks in {', '.join(str(c) for c in candidates)}")
+
+
+def _client_class():
+    """NotebookClient that waits for each execute reply in short slices (nbclient#312)."""
+    from nbclient import NotebookClient
+    from nbclient.client import timestamp
+    from nbclient.exceptions import CellTimeoutError
+    from nbclient.util import ensure_async
+
+    class SlicedPollingClient(NotebookClient):
+        poll_slice_s: float = POLL_SLICE_S
+        notebook_deadline: float | None = None  # time.monotonic() value
+
+        async def _async_poll_for_reply(
+            self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive
+        ):
+            assert self.kc is not None
+            deadline = None if timeout is None else time.monotonic() + timeout
+            if self.notebook_deadline is not None:
+                deadline = min(deadline or self.notebook_deadline, self.notebook_deadline)
+            timeout_reply = None
+            while True:
+                if timeout_reply is not None:
+                    msg = timeout_reply
+                    msg["parent_header"] = {"msg_id": msg_id}
+                else:
+                    try:
+                        msg = await ensure_async(
+                            self.kc.shell_channel.get_msg(timeout=self.poll_slice_s)
+                        )
+                    except Empty:
+                        if deadline is not None and time.monotonic() >= deadline:
+                            task_poll_kernel_alive.cancel()
+                            await self._async_check_alive()
+                            timeout_reply = await self._async_handle_timeout(
+                                timeout or self.timeout or 0, cell
+                            )
+                        continue
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if self.record_timing:
+                    cell["metadata"]["execution"]["shell.execute_reply"] = timestamp(msg)
+                try:
+                    await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)
+                except (asyncio.TimeoutError, Empty):
+                    if self.raise_on_iopub_timeout:
+                        task_poll_kernel_alive.cancel()
+                        raise CellTimeoutError.error_from_timeout_and_cell(
+                            "Timeout waiting for IOPub output", self.iopub_timeout, cell
+                        ) from None
+                    self.log.warning("Timeout waiting for IOPub output")
+                task_poll_kernel_alive.cancel()
+                return msg
+
+    return SlicedPollingClient
+
+
+def execute_notebook(
+    path: str | os.PathLike,
+    *,
+    workdir: str | os.PathLike,
+    env: dict[str, str] | None = None,
+    cell_timeout_s: float = DEFAULT_CELL_TIMEOUT_S,
+    notebook_timeout_s: float = DEFAULT_NOTEBOOK_TIMEOUT_S,
+    kernel_name: str = "python3",
+):
+    """Execute a notebook in a fresh kernel; return ``(notebook, wall_s, error or None)``.
+
+    The notebook comes back executed as far as it got, so a failing one can still be saved.
+    ``env`` is the kernel's whole environment (default: this process's).
+    """
+    import nbformat
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    notebook = nbformat.read(path, as_version=4)
+    client = _client_class()(
+        notebook,
+        timeout=int(cell_timeout_s),
+        kernel_name=kernel_name,
+        resources={"metadata": {"path": str(workdir)}},
+        store_widget_state=True,
+        iopub_timeout=10,
+        shutdown_kernel="graceful",
+    )
+    started = time.monotonic()
+    client.notebook_deadline = started + notebook_timeout_s
+    error = None
+    try:
+        client.execute(env=dict(os.environ if env is None else env))
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as failure:
+        error = f"{type(failure).__name__}: {failure}"
+    return notebook, time.monotonic() - started, error
+
+
+def resolve_ledger(
+    output: Path, ledger_path: str | os.PathLike | None, env: dict[str, str]
+) -> Path:
+    """``ledger_path``, else ``$MLCOST_LEDGER``, else ``<output>/mlcost_ledger.sqlite``."""
+    ledger = Path(ledger_path or env.get("MLCOST_LEDGER") or Path(output) / LEDGER_NAME)
+    return ledger.expanduser().absolute()
+
+
+def _session_ids(ledger_path: Path) -> set[str]:
+    if not ledger_path.exists():
+        return set()
+    frame = _read_ledger(ledger_path)
+    return set(frame["session_id"].dropna()) if len(frame) else set()
+
+
+def _read_ledger(ledger_path: Path, session_ids: list[str] | None = None):
+    from .ledger import Ledger
+
+    ledger = Ledger(ledger_path)
+    try:
+        frame = ledger.to_frame()
+    finally:
+        ledger.close()
+    if session_ids is not None:
+        frame = frame[frame["session_id"].isin(session_ids)]
+    return frame
+
+
+def _write_figure(frame, path: Path) -> Path:
+    """The four-panel figure of the training runs (all runs when there are none)."""
+    from .plots import plot_tradeoffs
+
+    training = frame[frame["kind"] == "training"] if "kind" in frame else frame
+    figure = plot_tradeoffs(training if len(training) else frame)
+    figure.savefig(path, dpi=110)
+    return path
+
+
+def _write_report(frame, path: Path, ledger: Path, session_ids: list[str]) -> Path:
+    from .report import write_report
+
+    description = {"ledger_path": str(ledger), "session_id": ", ".join(session_ids)}
+    return write_report(frame, path, description)
+
+
+def run_notebooks(
+    notebooks: list[Path],
+    output: str | os.PathLike,
+    *,
+    ledger_path: str | os.PathLike | None = None,
+    env: dict[str, str] | None = None,
+    cell_timeout_s: float = DEFAULT_CELL_TIMEOUT_S,
+    notebook_timeout_s: float = DEFAULT_NOTEBOOK_TIMEOUT_S,
+    kernel_name: str = "python3",
+    artefacts: bool = True,
+    stream: TextIO | None = None,
+) -> list[NotebookResult]:
+    """Execute ``notebooks`` one after the other (measurements must not overlap) into ``output``."""
+    import nbformat
+
+    stream = stream or sys.stdout
+    output = Path(output).absolute()
+    output.mkdir(parents=True, exist_ok=True)
+    base_env = dict(os.environ if env is None else env)
+    ledger = resolve_ledger(output, ledger_path, base_env)
+    base_env["MLCOST_LEDGER"] = str(ledger)
+    print(f"ledger: {ledger}", file=stream, flush=True)
+
+    results = []
+    for source in notebooks:
+        source = Path(source)
+        before = _session_ids(ledger)
+        print(f"running {source.name} ...", file=stream, flush=True)
+        notebook, wall_s, error = execute_notebook(
+            source,
+            workdir=output,
+            env=base_env,
+            cell_timeout_s=cell_timeout_s,
+            notebook_timeout_s=notebook_timeout_s,
+            kernel_name=kernel_name,
+        )
+        executed = output / source.name
+        nbformat.write(notebook, executed)
+        result = NotebookResult(source.name, source, executed, wall_s, error)
+        result.session_ids = sorted(_session_ids(ledger) - before)
+        result.frame = _read_ledger(ledger, result.session_ids)
+        verdict = "ok" if result.ok else "FAILED"
+        print(
+            f"  {verdict} in {wall_s:.1f} s, {len(result.frame)} runs recorded",
+            file=stream,
+            flush=True,
+        )
+        if error:
+            print(f"  {error.splitlines()[0]}", file=stream, flush=True)
+        if artefacts and len(result.frame):
+            stem = source.stem
+            try:
+                result.figure = _write_figure(result.frame, output / f"{stem}.png")
+                result.report = _write_report(
+                    result.frame, output / f"{stem}.html", ledger, result.session_ids
+                )
+            except Exception as failure:  # an artefact must not hide the other notebooks
+                result.error = result.error or f"artefacts: {type(failure).__name__}: {failure}"
+                print(f"  could not write figure/report: {failure}", file=stream, flush=True)
+        results.append(result)
+    return results
+
+
+def _job_frame(results: list[NotebookResult]):
+    """Every run of this job, labels prefixed with their notebook ('01 · Small RF')."""
+    import pandas as pd
+
+    frames = [
+        result.frame.assign(
+            notebook=result.name,
+            label=result.name.split("_", 1)[0] + " · " + result.frame["label"].astype(str),
+        )
+        for result in results
+        if result.frame is not None and len(result.frame)
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def write_job_outputs(
+    results: list[NotebookResult], output: Path, ledger: Path, stream: TextIO
+) -> list[Path]:
+    """Print each notebook's table; write comparison.csv, tradeoffs.png and report.html."""
+    from .formatting import text_table
+
+    for result in results:
+        print(f"\n== {result.name} ({result.wall_s:.1f} s) ==", file=stream)
+        if result.frame is None or result.frame.empty:
+            print("no runs recorded", file=stream)
+        else:
+            print(text_table(result.frame), file=stream)
+    written = []
+    job = _job_frame(results)
+    if job is not None:
+        job.to_csv(output / "comparison.csv", index=False)
+        written.append(output / "comparison.csv")
+        try:
+            written.append(_write_figure(job, output / "tradeoffs.png"))
+            sessions = sorted(set(job["session_id"]))
+            written.append(_write_report(job, output / "report.html", ledger, sessions))
+        except Exception as failure:
+            print(f"could not write the job's figure/report: {failure}", file=stream)
+    print(f"\nwritten to {output}:", file=stream)
+    for result in results:
+        paths = [result.executed, result.figure, result.report]
+        names = ", ".join(p.name for p in paths if p is not None)
+        verdict = "ok" if result.ok else f"FAILED ({result.error.splitlines()[0]})"
+        print(f"  {result.name}: {verdict}; {names}", file=stream)
+    if written:
+        print(f"  all notebooks: {', '.join(p.name for p in written)}", file=stream)
+    print(f"  ledger: {ledger}", file=stream)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mlcost_magic.notebook_runner",
+        description="Execute the tutorial notebooks headless and collect their measurements.",
+    )
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
+    parser.add_argument("--output", "-o", type=Path, default=Path("output"))
+    parser.add_argument("--ledger", type=Path, help="default: $MLCOST_LEDGER, else in --output")
+    parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT_S)
+    parser.add_argument("--notebook-timeout", type=float, default=DEFAULT_NOTEBOOK_TIMEOUT_S)
+    parser.add_argument("--kernel", default="python3", help="kernel name (default: python3)")
+    parser.add_argument(
+        "--allow-download",
+        action="store_true",
+        help="let the notebooks download EEG Eye State from OpenML (default: offline)",
+    )
+    args = parser.parse_args(argv)
+    notebooks = args.notebooks or find_notebooks()
+    env = dict(os.environ)
+    if args.allow_download:
+        env["MLCOST_ALLOW_DOWNLOAD"] = "1"
+    results = run_notebooks(
+        notebooks,
+        args.output,
+        ledger_path=args.ledger,
+        env=env,
+        cell_timeout_s=args.cell_timeout,
+        notebook_timeout_s=args.notebook_timeout,
+        kernel_name=args.kernel,
+    )
+    output = args.output.absolute()
+    write_job_outputs(results, output, resolve_ledger(output, args.ledger, env), sys.stdout)
+    return 0 if all(result.ok for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
