@@ -1,0 +1,323 @@
+"""The panel's widgets after listener calls, deferred redraws, sorting, escaping, text fallback."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+import pandas as pd
+import pytest
+from IPython.core.events import EventManager, available_events
+from ledger_frames import XSS_LABEL, make_frame
+
+from mlcost_magic import formatting, panel
+
+DESCRIPTION = {
+    "method": "estimate:tdp-4W/thread",
+    "country_iso_code": "FRA",
+    "country_name": "France",
+    "carbon_intensity_g_per_kwh": 56.0,
+    "intensity_source": "codecarbon:global_energy_mix",
+    "pue": 1.0,
+    "cpu_power_w_per_thread": 4.0,
+    "ram_power_w_per_gb": 0.3725,
+    "cpu_model": "Test CPU",
+    "ledger_path": "/tmp/ledger.sqlite",
+    "session_id": "s1",
+}
+
+
+class FakeSession:
+    """The session protocol the panel uses, over an in-memory list of runs."""
+
+    def __init__(self, runs=(), metric_names=("accuracy",), description=None):
+        self.runs = list(runs)
+        self.metric_names = list(metric_names)
+        self.listeners = []
+        self.description = dict(description or DESCRIPTION)
+
+    def to_frame(self, all_sessions=False):
+        return make_frame(self.runs, metrics=self.metric_names)
+
+    def add_listener(self, fn):
+        self.listeners.append(fn)
+
+    def remove_listener(self, fn):
+        self.listeners.remove(fn)
+
+    def describe(self):
+        return self.description
+
+    def record(self, **run):
+        self.runs.append(run)
+        for listener in list(self.listeners):
+            listener(run)
+
+
+class FakeShell:
+    def __init__(self):
+        self.events = EventManager(self, available_events)
+
+    def run_cell_finished(self):
+        self.events.trigger("post_run_cell", None)
+
+
+def _table_rows(html_text):
+    return html_text.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")[:-1]
+
+
+def test_listener_updates_table_at_once_and_figure_after_the_cell():
+    session = FakeSession([{"label": "first", "emissions_kg": 1e-6, "accuracy": 0.8}])
+    shell = FakeShell()
+    carbon_panel = panel.CarbonPanel(session, shell)
+    assert "first" in carbon_panel.table.value
+    first_png = bytes(carbon_panel.figure.value)
+    assert first_png.startswith(b"\x89PNG")
+
+    session.record(label="second", emissions_kg=3e-6, accuracy=0.9)
+    assert "second" in carbon_panel.table.value
+    assert len(_table_rows(carbon_panel.table.value)) == 2
+    assert bytes(carbon_panel.figure.value) == first_png  # deferred to post_run_cell
+    assert carbon_panel.figure_stale
+
+    shell.run_cell_finished()
+    assert not carbon_panel.figure_stale
+    assert bytes(carbon_panel.figure.value) != first_png
+    redrawn = carbon_panel.png
+    shell.run_cell_finished()  # nothing new: no redraw
+    assert carbon_panel.png is redrawn
+
+
+def test_without_shell_the_figure_is_redrawn_at_once():
+    session = FakeSession([{"label": "first", "emissions_kg": 1e-6, "accuracy": 0.8}])
+    carbon_panel = panel.CarbonPanel(session)
+    before = bytes(carbon_panel.figure.value)
+    session.record(label="second", emissions_kg=3e-6, accuracy=0.9)
+    assert bytes(carbon_panel.figure.value) != before
+
+
+def test_everything_user_supplied_is_escaped():
+    session = FakeSession(
+        [
+            {
+                "label": XSS_LABEL,
+                "emissions_kg": 1e-6,
+                "accuracy": 0.8,
+                "status": "error",
+                "error": "ValueError: <b>bad</b>",
+            }
+        ],
+        metric_names=["<script>m</script>"],
+        description={**DESCRIPTION, "method": "<i>m</i>", "country_name": "<b>X</b>"},
+    )
+    carbon_panel = panel.CarbonPanel(session)
+    table = carbon_panel.table.value
+    assert "<img src=x" not in table and html.escape(XSS_LABEL) in table
+    assert "<script>" not in table and "&lt;script&gt;m&lt;/script&gt;" in table
+    assert "<b>bad</b>" not in table
+    footer = carbon_panel.footer.value
+    assert "<i>" not in footer and "&lt;i&gt;m&lt;/i&gt;" in footer and "&lt;b&gt;X" in footer
+
+
+def test_failed_runs_are_marked():
+    session = FakeSession(
+        [
+            {"label": "fine", "emissions_kg": 1e-6, "accuracy": 0.8},
+            {"label": "broke", "emissions_kg": 2e-6, "status": "error", "error": "boom"},
+            {"label": "stopped", "emissions_kg": 2e-6, "status": "interrupted"},
+        ]
+    )
+    rows = _table_rows(panel.CarbonPanel(session).table.value)
+    assert "mlcost-failed" not in rows[0]
+    assert "mlcost-failed" in rows[1] and "✗ error" in rows[1] and 'title="boom"' in rows[1]
+    assert "mlcost-failed" in rows[2] and "interrupted" in rows[2]
+
+
+def test_sorting_by_any_column_both_ways():
+    session = FakeSession(
+        [
+            {"label": "mid", "emissions_kg": 2e-6, "accuracy": 0.85},
+            {"label": "low", "emissions_kg": 1e-6, "accuracy": 0.9},
+            {"label": "high", "emissions_kg": 5e-6, "accuracy": 0.8},
+        ]
+    )
+    carbon_panel = panel.CarbonPanel(session)
+    sortable = [name for _, name in carbon_panel.sort_dropdown.options]
+    assert {"label", "emissions_kg", "accuracy", "emissions_kg_per_metric_point"} <= set(sortable)
+
+    def order():
+        return [
+            next(lbl for lbl in ("mid", "low", "high") if f"> {lbl}<" in row or f">{lbl}<" in row)
+            for row in _table_rows(carbon_panel.table.value)
+        ]
+
+    assert order() == ["mid", "low", "high"]  # run order
+    carbon_panel.sort_dropdown.value = "emissions_kg"
+    assert order() == ["low", "mid", "high"]
+    carbon_panel.ascending_toggle.value = False
+    assert order() == ["high", "mid", "low"]
+    assert carbon_panel.ascending_toggle.description == "descending"
+    carbon_panel.sort_dropdown.value = "label"
+    assert order() == ["mid", "low", "high"]  # descending: mid, low, high
+
+
+def test_best_tradeoff_row_is_starred():
+    session = FakeSession(
+        [
+            {"label": "cheap", "emissions_kg": 1e-6, "accuracy": 0.9},
+            {"label": "dear", "emissions_kg": 9e-6, "accuracy": 0.91},
+        ]
+    )
+    rows = _table_rows(panel.CarbonPanel(session).table.value)
+    assert "mlcost-best" in rows[0] and "★" in rows[0]
+    assert "mlcost-best" not in rows[1]
+
+
+def test_metric_dropdown_switches_metric_and_handles_lower_is_better():
+    session = FakeSession(
+        [
+            {"label": "a", "emissions_kg": 1e-6, "accuracy": 0.9, "rmse": 0.3},
+            {"label": "b", "emissions_kg": 2e-6, "accuracy": 0.8, "rmse": 0.1},
+        ],
+        metric_names=["accuracy", "rmse"],
+    )
+    carbon_panel = panel.CarbonPanel(session)
+    assert carbon_panel.metric_dropdown.value == "accuracy"
+    assert ("rmse (lower is better)", "rmse") in carbon_panel.metric_dropdown.options
+    before = bytes(carbon_panel.figure.value)
+    carbon_panel.metric_dropdown.value = "rmse"
+    assert carbon_panel.metric == "rmse"
+    assert "CO2 per 1/rmse point" in carbon_panel.table.value
+    frame = carbon_panel.frame
+    assert frame["emissions_kg_per_metric_point"].tolist() == pytest.approx(
+        (frame["emissions_kg"] * frame["rmse"]).tolist()
+    )
+    assert bytes(carbon_panel.figure.value) != before
+
+
+def test_empty_session_and_first_metric_appearing():
+    session = FakeSession([], metric_names=[])
+    carbon_panel = panel.CarbonPanel(session, FakeShell())
+    assert "No runs recorded yet" in carbon_panel.table.value
+    assert carbon_panel.metric_dropdown.disabled
+    session.metric_names = ["f1"]
+    session.record(label="one", emissions_kg=1e-6, f1=0.5)
+    assert carbon_panel.metric_dropdown.value == "f1" and not carbon_panel.metric_dropdown.disabled
+
+
+def test_footer_line():
+    footer = panel.CarbonPanel(FakeSession()).footer.value
+    for part in ("estimate:tdp-4W/thread", "France (FRA)", "56 gCO2/kWh", "PUE 1.0"):
+        assert part in footer
+
+
+def test_widgets_carry_css_classes():
+    carbon_panel = panel.CarbonPanel(FakeSession())
+    assert "mlcost-panel" in carbon_panel.widget._dom_classes
+    assert "mlcost-table" in carbon_panel.table._dom_classes
+    assert "mlcost-figure" in carbon_panel.figure._dom_classes
+    assert "mlcost-footer" in carbon_panel.footer._dom_classes
+
+
+def test_mimebundle_has_widget_view_and_static_fallbacks():
+    session = FakeSession([{"label": "a", "emissions_kg": 1e-6, "accuracy": 0.8}])
+    carbon_panel = panel.CarbonPanel(session)
+    bundle = carbon_panel._repr_mimebundle_()
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == carbon_panel.widget.model_id
+    assert base64.b64decode(bundle["image/png"]) == bytes(carbon_panel.figure.value)
+    assert "a" in bundle["text/plain"] and "CO2 (mg)" in bundle["text/plain"]
+
+
+def test_close_unregisters_listener_and_hook():
+    session, shell = FakeSession(), FakeShell()
+    carbon_panel = panel.CarbonPanel(session, shell)
+    assert session.listeners and shell.events.callbacks["post_run_cell"]
+    carbon_panel.close()
+    carbon_panel.close()  # idempotent
+    assert session.listeners == []
+    assert shell.events.callbacks["post_run_cell"] == []
+
+
+def test_a_failing_session_warns_instead_of_raising():
+    session = FakeSession([{"label": "a", "emissions_kg": 1e-6}])
+    carbon_panel = panel.CarbonPanel(session)
+    assert len(session.listeners) == 1
+
+    def broken(all_sessions=False):
+        raise RuntimeError("ledger gone")
+
+    session.to_frame = broken
+    with pytest.warns(UserWarning, match="ledger gone"):
+        session.record(label="b", emissions_kg=1e-6)
+    assert "a" in carbon_panel.table.value  # the last good table stays
+
+
+def test_text_fallback_without_widget_frontend(capsys):
+    session = FakeSession([{"label": XSS_LABEL, "emissions_kg": 2e-6, "accuracy": 0.5}])
+    assert panel.show_panel(session, shell=object()) is None
+    printed = capsys.readouterr().out
+    assert XSS_LABEL in printed  # plain text: shown literally
+    assert "CO2 (mg)" in printed and "accuracy" in printed
+    assert session.listeners == []
+
+
+def test_text_table_units_and_alignment():
+    frame = make_frame(
+        [
+            {"label": "a", "emissions_kg": 2e-3, "duration_s": 30.0},
+            {"label": "bb", "emissions_kg": 4e-3, "duration_s": 300.0},
+            {"label": "c", "emissions_kg": 6e-3, "duration_s": 600.0},
+        ]
+    )
+    text = panel.text_table(frame)
+    lines = text.splitlines()
+    assert "CO2 (g)" in lines[0] and "duration (min)" in lines[0] and "energy (Wh)" in lines[0]
+    assert len({len(line) for line in lines[:2]}) == 1
+    assert " 4.00 " in lines[3] or lines[3].split()[-1] == "4.00"
+    assert panel.text_table(make_frame([])).startswith("No runs")
+
+
+@pytest.mark.parametrize(("kwh", "unit"), [(2e-6, "mWh"), (2e-3, "Wh"), (2.0, "kWh")])
+def test_energy_column_unit_follows_the_data(kwh, unit):
+    frame = make_frame([{"label": "a", "emissions_kg": 1e-6, "energy_kwh": kwh}])
+    header = formatting.text_table(frame).splitlines()[0]
+    assert f"energy ({unit})" in header
+    assert " 2.00" in formatting.text_table(frame).splitlines()[2]
+
+
+def test_has_widget_frontend():
+    class ZMQInteractiveShell:
+        kernel = object()
+
+    class Terminal:
+        kernel = None
+
+    assert panel.has_widget_frontend(ZMQInteractiveShell())
+    assert not panel.has_widget_frontend(Terminal())
+    assert not panel.has_widget_frontend(None)
+
+
+def test_with_the_real_session(tmp_path, monkeypatch):
+    """The lead's Session: runs recorded by track() reach the panel through its listener."""
+    session_module = pytest.importorskip("mlcost_magic.session")
+    settings_module = pytest.importorskip("mlcost_magic.settings")
+    monkeypatch.setenv("MLCOST_COUNTRY", "FRA")
+    settings = settings_module.Settings(ledger_path=tmp_path / "ledger.sqlite")
+    session = session_module.Session(settings)
+    try:
+        shell = FakeShell()
+        carbon_panel = panel.CarbonPanel(session, shell)
+        with session.track(XSS_LABEL, quiet=True) as run:
+            sum(range(100_000))
+            run.log_metric("accuracy", 0.75)
+        table = carbon_panel.table.value
+        assert html.escape(XSS_LABEL) in table and "<img src=x" not in table
+        frame = carbon_panel.frame
+        assert isinstance(frame, pd.DataFrame) and len(frame) == 1
+        assert frame["accuracy"].iloc[0] == 0.75
+        shell.run_cell_finished()
+        assert not carbon_panel.figure_stale
+        carbon_panel.close()
+    finally:
+        session.close()
