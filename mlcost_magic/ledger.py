@@ -257,6 +257,8 @@ def _alive(pid: int | None, pid_started_at: float | None) -> bool:
         return False
     try:
         process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:  # killed, not yet reaped by its parent
+            return False
         return pid_started_at is None or abs(process.create_time() - pid_started_at) < 1.0
     except psutil.Error:
         return False

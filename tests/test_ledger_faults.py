@@ -1,0 +1,73 @@
+"""The ledger keeps every run: corrupt files, unwritable paths, full disks, killed kernels."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from mlcost_magic.ledger import Ledger, LedgerWarning
+from mlcost_magic.session import Session
+from mlcost_magic.settings import Settings
+
+
+def test_corrupt_ledger_is_moved_aside_never_overwritten(ledger_path):
+    garbage = b"this is not a database" * 100
+    ledger_path.write_bytes(garbage)
+    with pytest.warns(LedgerWarning, match=f"ledger {ledger_path} is corrupt.*moved it to"):
+        session = Session(Settings(ledger_path=ledger_path))
+    moved = [p for p in ledger_path.parent.iterdir() if ".corrupt-" in p.name]
+    assert len(moved) == 1 and moved[0].read_bytes() == garbage
+    with session.track("after", quiet=True):
+        pass
+    assert list(Ledger(ledger_path).to_frame().label) == ["after"]
+    session.close()
+
+
+def test_unwritable_ledger_warns_once_and_keeps_runs_in_memory(isolated_env):
+    blocker = isolated_env / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    with pytest.warns(LedgerWarning, match="cannot write ledger.*kept in memory") as caught:
+        session = Session(Settings(ledger_path=blocker / "ledger.sqlite"))
+        for name in ("a", "b"):
+            with session.track(name, quiet=True):
+                pass
+    assert len([w for w in caught if issubclass(w.category, LedgerWarning)]) == 1
+    assert list(session.to_frame().label) == ["a", "b"]
+    assert "NOT WRITABLE" in session.status_text()
+    session.close()
+
+
+def test_disk_full_mid_session_keeps_earlier_and_later_runs(ledger_path):
+    session = Session(Settings(ledger_path=ledger_path))
+    with session.track("before", quiet=True):
+        pass
+    pages = session.ledger._conn.execute("PRAGMA page_count").fetchone()[0]
+    session.ledger._conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's SQLITE_FULL
+    with pytest.warns(LedgerWarning, match="database or disk is full"):
+        for i in range(30):
+            with session.track(f"during {i}", quiet=True):
+                pass
+    frame = session.to_frame()
+    assert frame.label.iloc[0] == "before" and len(frame) == 31
+    assert set(frame.status) == {"ok"}
+    session.close()
+
+
+def test_running_run_of_a_dead_process_is_lost(ledger_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import os, mlcost_magic\n"
+        "with mlcost_magic.track('done', quiet=True): pass\n"
+        "t = mlcost_magic.track('killed', quiet=True)\n"
+        "t.__enter__()\n"
+        "os._exit(9)\n"  # dies mid-run, like a killed kernel
+    )
+    subprocess.run([sys.executable, "-c", code], check=False)
+    frame = Ledger(ledger_path).to_frame()
+    assert list(zip(frame.label, frame.status)) == [("done", "ok"), ("killed", "lost")]
+    with sqlite3.connect(ledger_path) as conn:  # and it is written back, not just shown
+        statuses = dict(conn.execute("SELECT label, status FROM runs"))
+    assert statuses == {"done": "ok", "killed": "lost"}
