@@ -4,9 +4,9 @@ The notebooks are generated so that they stay reviewable as plain Python: edit t
 ``python scripts/build_notebooks.py``, commit both. ``--check`` exits 1 when a notebook on disk
 differs from what this script would write (for CI).
 
-Cell tags used by tests/test_notebooks.py and the runner: ``figure`` (a cell that must leave an
-image), ``panel`` (a cell that must leave a widget), ``learned`` (the closing summary computed
-from the ledger), ``dataset`` (prints which data set was used).
+Cell tags used by tests/test_notebooks.py: ``figure`` (a cell that must leave an image),
+``panel`` (a cell that must leave a widget), ``learned`` (the closing summary computed from the
+ledger), ``dataset`` (prints which data set was used), ``train`` (prints accuracy and size).
 """
 
 from __future__ import annotations
@@ -667,7 +667,8 @@ INFERENCE = [
                 run.log_metric("accuracy", acc)
             sizes[name] = model_size(model)
             print(f"{name:>13}: accuracy {acc:.3f}, size {sizes[name]:,}")
-        """
+        """,
+        "train",
     ),
     md(
         """
