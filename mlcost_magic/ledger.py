@@ -224,21 +224,30 @@ class Ledger:
             self.mark_lost_runs()
         except sqlite3.Error:
             pass
-        sql = f"SELECT {','.join(RUN_COLUMNS)} FROM runs"
-        params: tuple = ()
-        if session_id is not None:
-            sql += " WHERE session_id = ?"
-            params = (session_id,)
-        rows = self._conn.execute(sql + " ORDER BY started_at, rowid", params).fetchall()
-        frame = pd.DataFrame.from_records(rows, columns=list(RUN_COLUMNS))
-        metrics = pd.DataFrame.from_records(
-            [json.loads(m) if m else {} for m in frame.pop("metrics")], index=frame.index
-        )
-        frame["tags"] = [json.loads(t) if t else {} for t in frame["tags"]]
+        where, params = ("", ()) if session_id is None else (" WHERE session_id = ?", (session_id,))
+        # Metrics become columns inside SQLite (json_extract), not by decoding JSON row by row.
+        names = [
+            row[0]
+            for row in self._conn.execute(
+                f"SELECT DISTINCT j.key FROM runs, json_each(runs.metrics) AS j{where}", params
+            )
+        ]
+        base = [c for c in RUN_COLUMNS if c != "metrics"]
+        selects = base + [f"json_extract(metrics, '$.\"{n}\"')" for n in names]
+        rows = self._conn.execute(
+            f"SELECT {','.join(selects)} FROM runs{where} ORDER BY started_at, rowid", params
+        ).fetchall()
+        frame = pd.DataFrame.from_records(rows, columns=base + names)
+        decoded: dict[str, dict] = {}
+        frame["tags"] = [
+            dict(decoded.get(t) or decoded.setdefault(t, json.loads(t) if t else {}))
+            for t in frame["tags"]
+        ]
         for column in ("started_at", "ended_at"):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
         frame["inferences"] = frame["inferences"].astype("Int64")
-        frame = pd.concat([frame, metrics.astype(float)], axis=1)
+        for name in names:
+            frame[name] = frame[name].astype(float)
         return add_derived_columns(frame)
 
 

@@ -45,6 +45,8 @@ def check_metric(name: Any, value: Any) -> tuple[str, float]:
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"metric name must be a non-empty string, got {name!r}")
     name = name.strip()
+    if '"' in name or "\\" in name:
+        raise ValueError(f"metric name {name!r} may not contain quotes or backslashes")
     if name in RESERVED_METRIC_NAMES:
         raise ValueError(f"metric name {name!r} is a ledger column; choose another name")
     if isinstance(value, bool) or not hasattr(value, "__float__"):

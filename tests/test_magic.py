@@ -22,7 +22,9 @@ def test_cell_runs_like_a_normal_cell_and_is_recorded(shell, capsys):
     assert (row.label, row.status, row.accuracy) == ("Small RF", "ok", 0.75)
     assert row.tags == {"size": "small"}
     assert row.method == "estimate:tdp-4W/thread"  # this machine's CPU is not in the TDP table
-    assert math.isclose(row.energy_kwh, row.cpu_energy_kwh + row.ram_energy_kwh + row.gpu_energy_kwh)
+    assert math.isclose(
+        row.energy_kwh, row.cpu_energy_kwh + row.ram_energy_kwh + row.gpu_energy_kwh
+    )
     assert row.emissions_kg == pytest.approx(row.energy_kwh * 475 / 1000)
 
 
@@ -45,7 +47,9 @@ def test_user_exception_propagates_and_run_is_recorded_as_error(shell):
         tb = tb.tb_next
     # The traceback points at the user's own line, numbered as the user sees the cell.
     assert tb.tb_lineno == 3
-    assert linecache.getline(tb.tb_frame.f_code.co_filename, 3).strip() == 'raise ValueError("boom")'
+    assert (
+        linecache.getline(tb.tb_frame.f_code.co_filename, 3).strip() == 'raise ValueError("boom")'
+    )
     row = session_frame(shell).iloc[-1]
     assert (row.label, row.status, row.error) == ("failing", "error", "ValueError: boom")
 
