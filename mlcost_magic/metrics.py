@@ -58,6 +58,7 @@ FIXED_COLUMNS = (
     "carbon_intensity_g_per_kwh",
     "intensity_source",
     "country_iso_code",
+    "country_name",
     "pue",
     "method",
     "cpu_power_w_per_thread",
@@ -118,9 +119,18 @@ ATTR_LOWER_IS_BETTER = "mlcost_lower_is_better"
 
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns holding user metrics: everything that is neither a ledger nor a derived column."""
+    """Columns holding user metrics: numeric columns that are neither ledger nor derived ones.
+
+    Numeric only, so a text column the ledger may add later is never taken for a metric.
+    """
     excluded = set(FIXED_COLUMNS) | set(DERIVED_COLUMNS)
-    return [str(c) for c in frame.columns if c not in excluded]
+    return [
+        str(name)
+        for name, dtype in frame.dtypes.items()
+        if name not in excluded
+        and pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+    ]
 
 
 def is_lower_better(metric: str) -> bool:

@@ -128,14 +128,20 @@ def _bars(ax, labels, heights, errors, colours, ylabel: str, title: str) -> None
     _title(ax, title)
 
 
-def _annotate(ax, labels, xs, ys) -> None:
+def _annotate(ax, labels, xs, ys, inverted: bool = False) -> None:
+    """Label points; those in the right half of the data get their label on their left."""
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    finite = xs[np.isfinite(xs)]
+    middle = (finite.min() + finite.max()) / 2 if len(finite) else 0.0
     for label, x, y in zip(labels, xs, ys, strict=True):
         if np.isfinite(x) and np.isfinite(y):
+            left = (x > middle) != inverted
             ax.annotate(
                 short(label),
                 (x, y),
-                xytext=(6, 6),
+                xytext=(-6 if left else 6, 6),
                 textcoords="offset points",
+                ha="right" if left else "left",
                 fontsize=8,
                 parse_math=False,
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": "#ffffcc", "alpha": 0.6, "lw": 0},
@@ -229,6 +235,7 @@ def plot_tradeoffs(
         shown["duration_s"] / seconds_factor,
         shown["emissions_kg"] / mass_factor,
     )
+    ax_time.margins(x=0.15, y=0.12)  # room for the annotations at the edges
     ax_time.set_xlabel(f"run time ({seconds_suffix})")
     ax_time.set_ylabel(f"CO2 ({mass_suffix})")
 
@@ -319,7 +326,13 @@ def _quality_panel(
     colours = [palette[label] for label in groups["label"]]
     _means(ax, groups, metric, 1.0, mass_factor, colours)
     annotated = groups.iloc[-25:]
-    _annotate(ax, annotated["label"], annotated[metric], annotated["emissions_kg"] / mass_factor)
+    _annotate(
+        ax,
+        annotated["label"],
+        annotated[metric],
+        annotated["emissions_kg"] / mass_factor,
+        inverted=lower_is_better,
+    )
 
     front = metrics.pareto_front(groups, metric, lower_is_better)
     front_points = groups[front.to_numpy()].sort_values("emissions_kg")
@@ -349,9 +362,10 @@ def _quality_panel(
             gid="best",
         )
     if len(front_points) > 1 or best is not None:
-        legend = ax.legend(loc="best", fontsize=8, framealpha=0.8)
+        legend = ax.legend(loc="best", fontsize=8, framealpha=0.8, markerscale=0.5)
         for text in legend.get_texts():
             text.set_parse_math(False)
+    ax.margins(x=0.15, y=0.12)
     direction = "lower is better" if lower_is_better else "higher is better"
     ax.set_xlabel(f"{metric} ({direction}; better to the right)", parse_math=False)
     ax.set_ylabel(f"CO2 ({mass_suffix})")

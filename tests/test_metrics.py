@@ -15,6 +15,9 @@ from mlcost_magic import metrics
 def test_metric_columns_are_everything_but_ledger_and_derived_columns():
     frame = make_frame([{"label": "a", "emissions_kg": 1e-6, "f1": 0.5}], metrics=["rmse", "f1"])
     assert metrics.metric_columns(frame) == ["rmse", "f1"]
+    frame["note"] = "text"  # a text column is never a metric
+    frame["flag"] = True
+    assert metrics.metric_columns(frame) == ["rmse", "f1"]
     derived = metrics.add_derived_columns(frame)
     assert metrics.metric_columns(derived) == ["rmse", "f1"]
     assert set(metrics.DERIVED_COLUMNS) <= set(derived.columns)

@@ -1,0 +1,84 @@
+"""The panel in a real JupyterLab, in Debian's Chromium: two %%carbon cells, then %carbon panel.
+
+Run with ``timeout 600 .venv/bin/python -m pytest -m browser tests/test_browser.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+# Loaded as a plugin (its fixtures: chromium_browser, lab_server, lab_page) and imported in the
+# test, so pytest imports it first and rewrites its asserts.
+pytest_plugins = ("browser_support",)
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+QUICK_LABEL = "quick sum"
+SLOW_LABEL = "slow <img src=x onerror=alert(1)>"
+CELLS = [
+    "%load_ext mlcost_magic",
+    f'%%carbon "{QUICK_LABEL}" --metric accuracy=acc\nx = sum(range(10**6))\nacc = 0.91',
+    f'%%carbon "{SLOW_LABEL}" --metric accuracy=acc\nimport time\ntime.sleep(3)\nacc = 0.95',
+    "%carbon panel",
+]
+
+
+def test_panel_renders_after_two_tracked_cells(lab_server, lab_page):
+    from browser_support import (
+        ARTIFACTS,
+        EXPECT_TIMEOUT_MS,
+        WAIT_FOR_KERNEL_JS,
+        WATCH_LIVE_METER_JS,
+        screenshot_on_failure,
+        write_notebook,
+    )
+    from playwright.sync_api import expect
+
+    page = lab_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    write_notebook(lab_server.root_dir / "panel.ipynb", CELLS)
+    started = time.monotonic()
+    with screenshot_on_failure(page, "panel"):
+        page.goto(lab_server.notebook_url("panel.ipynb"))
+        assert page.evaluate(WAIT_FOR_KERNEL_JS, EXPECT_TIMEOUT_MS) == "ipython"
+        page.evaluate(WATCH_LIVE_METER_JS)
+        # Not awaited: page.evaluate has no timeout of its own; the prompts tell us when done.
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
+        expect(prompts).to_have_count(len(CELLS))
+        for number in range(len(CELLS)):
+            expect(prompts.nth(number)).to_have_text(re.compile(r"\[\d+\]"))
+
+        panel = page.locator(".mlcost-panel")
+        expect(panel).to_be_visible()
+        table = panel.locator(".mlcost-table")
+        expect(table).to_contain_text(QUICK_LABEL)
+        expect(table).to_contain_text(SLOW_LABEL)  # literal text, not an element
+        expect(table.locator("tbody tr")).to_have_count(2)
+        expect(table.locator("img")).to_have_count(0)
+        figure = panel.locator("img.mlcost-figure")
+        expect(figure).to_be_visible()
+        page.wait_for_function(
+            "el => el.complete && el.naturalWidth > 300", arg=figure.element_handle()
+        )
+        expect(panel.locator(".mlcost-footer")).to_contain_text("FRA")
+
+        expect(page.get_by_text("Error displaying widget")).to_have_count(0)
+        expect(
+            page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        ).to_have_count(0)
+        expect(page.locator(".jp-Dialog")).to_have_count(0)
+        assert dialogs == []
+
+        meter_texts = page.evaluate("() => window.__mlcostLiveMeterTexts")
+        assert meter_texts, "the live meter never appeared during the 3 s cell"
+        assert len(meter_texts) >= 2, f"the live meter was not refreshed: {meter_texts}"
+        expect(page.locator(".mlcost-live-meter")).to_have_count(0)  # replaced by the summary
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        panel.screenshot(path=str(ARTIFACTS / "panel.png"))
+    print(f"browser test: {time.monotonic() - started:.1f} s from page load to assertions")
