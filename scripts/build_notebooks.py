@@ -716,7 +716,7 @@ INFERENCE = [
     ),
     code(
         """
-        fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
+        fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
         bubbles = summary.reset_index()
         bubbles["training_co2_mg"] = bubbles["training_emissions_kg"] * 1e6
         sns.scatterplot(
@@ -725,19 +725,21 @@ INFERENCE = [
             y="accuracy",
             size="model_size",
             hue="label",
-            sizes=(80, 1500),
-            alpha=0.6,
+            sizes=(150, 3000),
+            alpha=0.45,
+            legend=False,
             ax=ax,
         )
         for _, point in bubbles.iterrows():
+            text = f"{point['label']}\\n{point['model_size']:,} numbers"
             xy = (point["training_co2_mg"], point["accuracy"])
-            ax.annotate(point["label"], xy, ha="center", va="center", fontsize=9)
+            ax.annotate(text, xy, ha="center", va="center", fontsize=9)
+        ax.margins(x=0.3, y=0.3)
         ax.set(
             xlabel="training CO2 (mg)",
             ylabel="test accuracy",
-            title="Accuracy vs training CO2 (bubble area: model size)",
+            title="Accuracy vs training CO2 (bubble area grows with model size)",
         )
-        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
         plt.show()
         """,
         "figure",
