@@ -290,6 +290,7 @@ class CarbonMagics(Magics):
         from .plots import plot_tradeoffs
 
         figure = plot_tradeoffs(self.session.to_frame(), metric=args.metric)
+        self._render_figures_as_png()
         if args.save:
             suffix = args.save.rsplit(".", 1)[-1].lower() if "." in args.save else ""
             if suffix not in ("png", "svg", "pdf"):
@@ -297,6 +298,19 @@ class CarbonMagics(Magics):
             figure.savefig(args.save, bbox_inches="tight")
             print(f"Wrote {args.save}")
         return figure
+
+    def _render_figures_as_png(self) -> None:
+        """Let Out[n] show a returned Figure even where matplotlib's inline backend never
+        loaded (we draw without pyplot); a formatter the user already has is left alone."""
+        from matplotlib.figure import Figure
+
+        from .plots import figure_to_png_bytes
+
+        formatter = self.shell.display_formatter.formatters["image/png"]
+        try:
+            formatter.lookup_by_type(Figure)
+        except KeyError:
+            formatter.for_type(Figure, lambda figure: figure_to_png_bytes(figure, dpi=100))
 
     def _cmd_report(self, args: argparse.Namespace) -> None:
         from .report import write_report

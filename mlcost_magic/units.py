@@ -57,6 +57,8 @@ def format_mass(kg: float) -> str:
 def format_duration(seconds: float) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "n/a"
+    if seconds < 0.01:
+        return f"{seconds * 1e3:.2f} ms"
     if seconds < 1:
         return f"{seconds * 1e3:.0f} ms"
     if seconds < 60:

@@ -176,3 +176,23 @@ def test_load_twice_is_harmless_and_unload_removes_everything(ipython_shell):
     ipython_shell.run_line_magic("load_ext", "mlcost_magic")  # and it loads again
     assert ipython_shell._mlcost_magics.session is not session
     ipython_shell.run_line_magic("unload_ext", "mlcost_magic")
+
+
+def test_plot_report_and_panel_commands(shell, capsys, isolated_env):
+    run_cell(shell, "%%carbon -q A --metric accuracy=0.8\npass")
+    run_cell(shell, "%%carbon -q B --metric accuracy=0.9\nsum(range(10**5))")
+    figure = run_cell(shell, f"%carbon plot --save {isolated_env / 'tradeoffs.png'}").result
+    assert len(figure.axes) >= 4
+    assert (isolated_env / "tradeoffs.png").read_bytes().startswith(b"\x89PNG")
+    printer = shell.display_formatter.formatters["image/png"].lookup_by_type(type(figure))
+    png = printer(figure)  # what Out[n] shows in a notebook
+    assert png and png.startswith(b"\x89PNG")
+    bad = run_cell(shell, f"%carbon plot --save {isolated_env / 'tradeoffs.gif'}")
+    assert "--save needs a .png, .svg or .pdf path" in str(bad.error_in_exec)
+    run_cell(shell, f"%carbon report {isolated_env / 'report.html'}")
+    html = (isolated_env / "report.html").read_text()
+    assert "<html" in html.lower() and "A" in html and "data:image/png;base64," in html
+    capsys.readouterr()
+    run_cell(shell, "%carbon panel")  # a terminal shell has no widget frontend: a text table
+    text = capsys.readouterr().out
+    assert "label" in text and "\nA " in text and "\nB " in text
