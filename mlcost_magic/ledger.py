@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,6 +71,7 @@ class Ledger:
         self.path = self.path.expanduser().absolute()
         self.in_memory = False  # True after a fallback: the file could not be written
         self._sessions: list[dict] = []  # sessions opened here, replayed on fallback
+        self._lock = threading.RLock()  # one connection, shared by the threads of a process
         self._conn = self._connect()
 
     # -- connection -------------------------------------------------------------------------
@@ -132,6 +134,10 @@ class Ledger:
 
     def _write(self, sql: str, params: tuple, recover: dict | None = None) -> None:
         """Run one committed statement; on a write failure switch to memory and replay."""
+        with self._lock:
+            self._write_locked(sql, params, recover)
+
+    def _write_locked(self, sql: str, params: tuple, recover: dict | None) -> None:
         try:
             self._conn.execute(sql, params)
             return
@@ -204,11 +210,12 @@ class Ledger:
         """Runs still 'running' whose process on this host is gone become 'lost'."""
         import socket
 
-        rows = self._conn.execute(
-            "SELECT r.run_id, s.pid, s.pid_started_at FROM runs r JOIN sessions s "
-            "USING (session_id) WHERE r.status = 'running' AND s.hostname = ?",
-            (socket.gethostname(),),
-        ).fetchall()
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT r.run_id, s.pid, s.pid_started_at FROM runs r JOIN sessions s "
+                "USING (session_id) WHERE r.status = 'running' AND s.hostname = ?",
+                (socket.gethostname(),),
+            ).fetchall()
         lost = [run_id for run_id, pid, pid_started in rows if not _alive(pid, pid_started)]
         for run_id in lost:
             self._write("UPDATE runs SET status = 'lost' WHERE run_id = ?", (run_id,))
@@ -224,19 +231,22 @@ class Ledger:
             self.mark_lost_runs()
         except sqlite3.Error:
             pass
-        where, params = ("", ()) if session_id is None else (" WHERE session_id = ?", (session_id,))
-        # Metrics become columns inside SQLite (json_extract), not by decoding JSON row by row.
-        names = [
-            row[0]
-            for row in self._conn.execute(
-                f"SELECT DISTINCT j.key FROM runs, json_each(runs.metrics) AS j{where}", params
+        with self._lock:
+            where, params = (
+                ("", ()) if session_id is None else (" WHERE session_id = ?", (session_id,))
             )
-        ]
-        base = [c for c in RUN_COLUMNS if c != "metrics"]
-        selects = base + [f"json_extract(metrics, '$.\"{n}\"')" for n in names]
-        rows = self._conn.execute(
-            f"SELECT {','.join(selects)} FROM runs{where} ORDER BY started_at, rowid", params
-        ).fetchall()
+            # Metrics become columns inside SQLite (json_extract), not by decoding JSON row by row.
+            names = [
+                row[0]
+                for row in self._conn.execute(
+                    f"SELECT DISTINCT j.key FROM runs, json_each(runs.metrics) AS j{where}", params
+                )
+            ]
+            base = [c for c in RUN_COLUMNS if c != "metrics"]
+            selects = base + [f"json_extract(metrics, '$.\"{n}\"')" for n in names]
+            rows = self._conn.execute(
+                f"SELECT {','.join(selects)} FROM runs{where} ORDER BY started_at, rowid", params
+            ).fetchall()
         frame = pd.DataFrame.from_records(rows, columns=base + names)
         decoded: dict[str, dict] = {}
         frame["tags"] = [

@@ -98,3 +98,20 @@ def test_two_kernels_writing_300_runs_each_at_once(ledger_path):
     assert len(frame) == 600 and set(frame.status) == {"ok"}
     assert frame.session_id.nunique() == 2
     assert sorted(frame.i[frame.label.str.startswith("k1 ")]) == list(range(300))
+
+
+def test_no_thread_of_ours_outlives_a_tracked_cell(kernel):
+    assert kernel.run("%load_ext mlcost_magic\nimport threading, time")["status"] == "ok"
+    # 1.2 s: long enough for the live meter thread to start and refresh.
+    assert (
+        kernel.run("%%carbon -o r\ntime.sleep(1.2)\nlive = threading.enumerate()")["status"] == "ok"
+    )
+    code = (
+        "during = [t.name for t in live if t.name.startswith('mlcost')]\n"
+        "after = [t.name for t in threading.enumerate() if t.name.startswith('mlcost')]\n"
+        "assert during == ['mlcost-live-meter'], during\n"
+        "assert after == [], after\n"
+        "assert r.status == 'ok'"
+    )
+    reply = kernel.run(code)
+    assert reply["status"] == "ok", reply.get("evalue")
