@@ -321,3 +321,39 @@ def test_with_the_real_session(tmp_path, monkeypatch):
         carbon_panel.close()
     finally:
         session.close()
+
+
+@pytest.mark.slow
+def test_executed_notebook_keeps_a_static_figure_and_the_widget_state(tmp_path):
+    """GitHub cannot run widgets: the saved panel output must carry a PNG besides the view."""
+    import json
+    import os
+
+    import nbformat
+
+    runner = pytest.importorskip("mlcost_magic.notebook_runner")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext mlcost_magic"),
+        nbformat.v4.new_code_cell(f'%%carbon "{XSS_LABEL}" --metric accuracy=acc\nacc = 0.9'),
+        nbformat.v4.new_code_cell("%carbon panel"),
+    ]
+    path = tmp_path / "panel.ipynb"
+    nbformat.write(notebook, path)
+    env = {**os.environ, "MLCOST_COUNTRY": "FRA", "MLCOST_LEDGER": str(tmp_path / "l.sqlite")}
+    executed, _, error = runner.execute_notebook(
+        path, workdir=tmp_path, env=env, cell_timeout_s=120, notebook_timeout_s=240
+    )
+    assert error is None
+    (output,) = [o for o in executed.cells[2].outputs if o.output_type == "display_data"]
+    assert "application/vnd.jupyter.widget-view+json" in output.data
+    assert base64.b64decode(output.data["image/png"]).startswith(b"\x89PNG")
+    assert XSS_LABEL in output.data["text/plain"]
+    state = executed.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    tables = [
+        model["state"]["value"]
+        for model in state.values()
+        if "mlcost-table" in model["state"].get("_dom_classes", [])
+    ]
+    assert len(tables) == 1 and html.escape(XSS_LABEL) in tables[0]
+    assert "<img src=x" not in json.dumps(tables)
