@@ -154,9 +154,7 @@ class Run:
             "metrics": self.metrics,
         }
         if self.measurement is not None:
-            m = self.measurement.__dict__.copy()
-            m.pop("country_name", None)
-            row.update(m, country_name=self.measurement.country_name)
+            row.update(self.measurement.__dict__)
         return row
 
 
