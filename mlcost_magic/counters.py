@@ -49,6 +49,16 @@ def cpu_seconds_between(before: TreeSample, after: TreeSample) -> float:
     return max(used, 0.0)
 
 
+def _sample(times, descendants: dict[tuple[int, int], float], rss_bytes: int) -> TreeSample:
+    return TreeSample(
+        wall_s=time.perf_counter(),
+        self_cpu_s=time.process_time(),
+        reaped_children_cpu_s=times.children_user + times.children_system,
+        descendants_cpu_s=descendants,
+        rss_bytes=rss_bytes,
+    )
+
+
 def _read_stat(pid: int | str) -> tuple[float, int, int] | None:
     """(CPU seconds incl. reaped children, start time in ticks, RSS bytes) from /proc/PID/stat."""
     try:
@@ -93,13 +103,7 @@ def _linux_sample() -> TreeSample:
         descendants[(pid, start_ticks)] = cpu_s
         rss_bytes += rss
         pending.extend(_child_pids(pid))
-    return TreeSample(
-        wall_s=time.perf_counter(),
-        self_cpu_s=time.process_time(),
-        reaped_children_cpu_s=times.children_user + times.children_system,
-        descendants_cpu_s=descendants,
-        rss_bytes=rss_bytes,
-    )
+    return _sample(times, descendants, rss_bytes)
 
 
 def _psutil_sample() -> TreeSample:
@@ -118,13 +122,7 @@ def _psutil_sample() -> TreeSample:
                 rss_bytes += child.memory_info().rss
         except psutil.Error:
             continue
-    return TreeSample(
-        wall_s=time.perf_counter(),
-        self_cpu_s=time.process_time(),
-        reaped_children_cpu_s=times.children_user + times.children_system,
-        descendants_cpu_s=descendants,
-        rss_bytes=rss_bytes,
-    )
+    return _sample(times, descendants, rss_bytes)
 
 
 sample_tree = _linux_sample if IS_LINUX else _psutil_sample
