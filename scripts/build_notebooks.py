@@ -54,8 +54,9 @@ QUICKSTART = [
         """
         ## 1. Load the extension
 
-        One line. It prints where the measurements come from (your CPU, the country's carbon
-        intensity) and where the ledger file lives.
+        One line. It measures nothing by itself: only the cells and blocks you mark are
+        measured, and each measurement is written to a ledger file (`mlcost_ledger.sqlite` in
+        the notebook's folder unless `MLCOST_LEDGER` says otherwise).
         """
     ),
     code(
@@ -114,8 +115,9 @@ QUICKSTART = [
         """
         ## 4. Where do we stand?
 
-        `%carbon status` sums up the session; `%carbon table` lists every run with its
-        energy, CO2 and metrics.
+        `%carbon status` says how the numbers are made (method, power per CPU thread, carbon
+        intensity and where each figure came from) and where the ledger is; `%carbon table`
+        lists this session's runs with their energy, CO2 and metrics.
         """
     ),
     code(
@@ -149,8 +151,9 @@ QUICKSTART = [
         """
         ## 6. The panel
 
-        `%carbon panel` shows the table and four trade-off plots (energy, CO2, accuracy and CO2
-        per accuracy point). It updates itself as new runs finish.
+        `%carbon panel` shows the table and four trade-off plots: CO2 per model, accuracy
+        against CO2, run time against CO2, and CO2 per accuracy point. It updates itself as new
+        runs finish.
         """
     ),
     code(
@@ -282,8 +285,8 @@ RF_SIZES = [
         """
         ## Way 2: one `%%carbon` cell per model
 
-        The same three models, one cell each, with the same labels: the ledger then holds two
-        measurements of each model.
+        The same three models, one cell each, with the same labels (and a `way=cell` tag): the
+        ledger then holds two measurements of each model.
         """
     ),
     code(
@@ -367,7 +370,9 @@ RF_SIZES = [
         """
         ## The four-panel trade-off figure
 
-        Energy, CO2, accuracy, and accuracy against CO2 for every run.
+        CO2 per model, accuracy against CO2 (with the Pareto front and the best trade-off
+        ringed), run time against CO2, and CO2 per accuracy point. Each model was measured
+        twice: the bars show the mean, the error bars the spread, the small dots each run.
         """
     ),
     code(
