@@ -28,7 +28,7 @@ from . import metrics, units
 
 __all__ = ["aggregate_by_label", "figure_to_png_bytes", "plot_tradeoffs"]
 
-DURATION_SCALES_S = ((1.0, "s"), (60.0, "min"), (3600.0, "h"))
+DURATION_SCALES_S = ((1e-3, "ms"), (1.0, "s"), (60.0, "min"), (3600.0, "h"))
 FIGURE_SIZE_IN = (11.0, 7.5)
 RUN_DOT_SIZE = 14
 MEAN_MARKER_SIZE = 9

@@ -82,3 +82,62 @@ def test_panel_renders_after_two_tracked_cells(lab_server, lab_page):
         ARTIFACTS.mkdir(exist_ok=True)
         panel.screenshot(path=str(ARTIFACTS / "panel.png"))
     print(f"browser test: {time.monotonic() - started:.1f} s from page load to assertions")
+
+
+LIVE_CELLS = [
+    "%load_ext mlcost_magic",
+    "%carbon panel",
+    '%%carbon "small" --metric accuracy=acc\nx = sum(range(10**5))\nacc = 0.80',
+    '%%carbon "large" --metric accuracy=acc\nx = sum(range(3 * 10**6))\nacc = 0.90',
+    '%%carbon "medium" --metric accuracy=acc\nx = sum(range(10**6))\nacc = 0.85',
+]
+
+
+def _column_values(table, header: str) -> list[float]:
+    """The numbers shown in one column of the rendered table, top to bottom."""
+    headers = table.locator("thead th").all_inner_texts()
+    position = next(i for i, text in enumerate(headers) if text.startswith(header))
+    cells = table.locator(f"tbody tr td:nth-child({position + 1})").all_inner_texts()
+    return [float(text) for text in cells]
+
+
+def test_panel_shown_first_updates_live_and_sorts(lab_server, lab_page):
+    from browser_support import (
+        ARTIFACTS,
+        EXPECT_TIMEOUT_MS,
+        WAIT_FOR_KERNEL_JS,
+        screenshot_on_failure,
+        write_notebook,
+    )
+    from playwright.sync_api import expect
+
+    page = lab_page
+    write_notebook(lab_server.root_dir / "live.ipynb", LIVE_CELLS)
+    with screenshot_on_failure(page, "live"):
+        page.goto(lab_server.notebook_url("live.ipynb"))
+        assert page.evaluate(WAIT_FOR_KERNEL_JS, EXPECT_TIMEOUT_MS) == "ipython"
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
+        for number in range(len(LIVE_CELLS)):
+            expect(prompts.nth(number)).to_have_text(re.compile(r"\[\d+\]"))
+
+        panel = page.locator(".mlcost-panel")
+        table = panel.locator(".mlcost-table")
+        # Displayed before any run: the three runs arrived through trait updates only.
+        expect(table.locator("tbody tr")).to_have_count(3)
+        for label in ("small", "large", "medium"):
+            expect(table).to_contain_text(label)
+        expect(panel.locator("img.mlcost-figure")).to_be_visible()
+
+        panel.locator(".mlcost-sort select").select_option(label="CO2")
+        expect(table.locator("thead th", has_text="▲")).to_have_count(1)
+        values = _column_values(table, "CO2 (")
+        assert values == sorted(values) and len(values) == 3
+        panel.locator(".mlcost-ascending").click()
+        expect(table.locator("thead th", has_text="▼")).to_have_count(1)
+        values = _column_values(table, "CO2 (")
+        assert values == sorted(values, reverse=True)
+        expect(page.get_by_text("Error displaying widget")).to_have_count(0)
+        expect(page.locator(".jp-Dialog")).to_have_count(0)
+        ARTIFACTS.mkdir(exist_ok=True)
+        panel.screenshot(path=str(ARTIFACTS / "panel-live-sorted.png"))

@@ -182,3 +182,15 @@ def test_does_not_touch_pyplot_state():
         fig = plots.plot_tradeoffs(random_frame(5))
     assert not hasattr(fig.canvas, "manager") or fig.canvas.manager is None
     assert list(fig.get_size_inches()) == list(plots.FIGURE_SIZE_IN)
+
+
+@pytest.mark.parametrize(("seconds", "unit"), [(0.02, "ms"), (30.0, "s"), (600.0, "min")])
+def test_run_time_axis_unit_follows_the_data(seconds, unit):
+    frame = make_frame(
+        [{"label": "a", "emissions_kg": 1e-6, "duration_s": seconds}]
+        + [{"label": "b", "emissions_kg": 2e-6, "duration_s": 2 * seconds}]
+    )
+    ax_time = plots.plot_tradeoffs(frame).axes[2]
+    assert ax_time.get_xlabel() == f"run time ({unit})"
+    factor = {"ms": 1e-3, "s": 1.0, "min": 60.0}[unit]
+    np.testing.assert_allclose(_run_points(ax_time)[:, 0], [seconds / factor, 2 * seconds / factor])
