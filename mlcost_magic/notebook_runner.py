@@ -5,7 +5,9 @@
 For each notebook (default: every ``notebooks/*.ipynb``, in name order) this writes to the
 output folder the executed notebook (widget state kept), the four-panel trade-off figure of
 the runs it recorded (``<name>.png``) and an HTML report (``<name>.html``); then it prints each
-notebook's comparison table and writes every run of this job to ``comparison.csv``.
+notebook's comparison table, writes every run of this job to ``comparison.csv``, and the
+headline comparison (notebook 01, the three Random Forest sizes of CodeCarbon's tutorial; see
+``--headline``) as ``tradeoffs.png`` and ``report.html``.
 
 Ledger: ``--ledger PATH``, else ``$MLCOST_LEDGER``, else ``<output>/mlcost_ledger.sqlite``. The
 kernels run in the output folder, with ``MLCOST_LEDGER`` set to that path, so nothing is written
@@ -46,6 +48,8 @@ DEFAULT_CELL_TIMEOUT_S = 300
 DEFAULT_NOTEBOOK_TIMEOUT_S = 600
 POLL_SLICE_S = 1.0
 LEDGER_NAME = "mlcost_ledger.sqlite"
+# The CodeCarbon model-comparison tutorial: its comparison is the job's headline figure/report.
+DEFAULT_HEADLINE = "01_random_forest_sizes"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -279,24 +283,36 @@ def run_notebooks(
 
 
 def _job_frame(results: list[NotebookResult]):
-    """Every run of this job, labels prefixed with their notebook ('01 · Small RF')."""
+    """Every run of this job, with the notebook it came from."""
     import pandas as pd
 
     frames = [
-        result.frame.assign(
-            notebook=result.name,
-            label=result.name.split("_", 1)[0] + " · " + result.frame["label"].astype(str),
-        )
+        result.frame.assign(notebook=result.name)
         for result in results
         if result.frame is not None and len(result.frame)
     ]
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
+def _headline(results: list[NotebookResult], headline: str | None) -> NotebookResult | None:
+    """The notebook whose comparison becomes tradeoffs.png and report.html."""
+    with_runs = [r for r in results if r.frame is not None and len(r.frame)]
+    wanted = headline or DEFAULT_HEADLINE
+    for result in with_runs:
+        if Path(result.name).stem == Path(wanted).stem:
+            return result
+    return with_runs[0] if with_runs else None
+
+
 def write_job_outputs(
-    results: list[NotebookResult], output: Path, ledger: Path, stream: TextIO
+    results: list[NotebookResult],
+    output: Path,
+    ledger: Path,
+    stream: TextIO,
+    headline: str | None = None,
 ) -> list[Path]:
-    """Print each notebook's table; write comparison.csv, tradeoffs.png and report.html."""
+    """Print each notebook's table; write comparison.csv (every run of the job) and the
+    headline comparison's four-panel figure and report as tradeoffs.png and report.html."""
     from .formatting import text_table
 
     for result in results:
@@ -310,20 +326,25 @@ def write_job_outputs(
     if job is not None:
         job.to_csv(output / "comparison.csv", index=False)
         written.append(output / "comparison.csv")
+    chosen = _headline(results, headline)
+    if chosen is not None:
         try:
-            written.append(_write_figure(job, output / "tradeoffs.png"))
-            sessions = sorted(set(job["session_id"]))
-            written.append(_write_report(job, output / "report.html", ledger, sessions))
+            written.append(_write_figure(chosen.frame, output / "tradeoffs.png"))
+            written.append(
+                _write_report(chosen.frame, output / "report.html", ledger, chosen.session_ids)
+            )
         except Exception as failure:
-            print(f"could not write the job's figure/report: {failure}", file=stream)
+            print(f"could not write the headline figure/report: {failure}", file=stream)
     print(f"\nwritten to {output}:", file=stream)
     for result in results:
         paths = [result.executed, result.figure, result.report]
         names = ", ".join(p.name for p in paths if p is not None)
         verdict = "ok" if result.ok else f"FAILED ({result.error.splitlines()[0]})"
         print(f"  {result.name}: {verdict}; {names}", file=stream)
-    if written:
-        print(f"  all notebooks: {', '.join(p.name for p in written)}", file=stream)
+    if job is not None:
+        print("  comparison.csv: every run of this job", file=stream)
+    if chosen is not None:
+        print(f"  tradeoffs.png, report.html: the comparison of {chosen.name}", file=stream)
     print(f"  ledger: {ledger}", file=stream)
     return written
 
@@ -340,12 +361,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebook-timeout", type=float, default=DEFAULT_NOTEBOOK_TIMEOUT_S)
     parser.add_argument("--kernel", default="python3", help="kernel name (default: python3)")
     parser.add_argument(
+        "--headline",
+        help=f"notebook whose comparison becomes tradeoffs.png/report.html "
+        f"(default: {DEFAULT_HEADLINE}, else the first notebook with runs)",
+    )
+    parser.add_argument(
         "--allow-download",
         action="store_true",
         help="let the notebooks download EEG Eye State from OpenML (default: offline)",
     )
     args = parser.parse_args(argv)
     notebooks = args.notebooks or find_notebooks()
+    if args.headline and Path(args.headline).stem not in {Path(n).stem for n in notebooks}:
+        parser.error(f"--headline {args.headline}: not one of the notebooks to run")
     env = dict(os.environ)
     if args.allow_download:
         env["MLCOST_ALLOW_DOWNLOAD"] = "1"
@@ -359,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         kernel_name=args.kernel,
     )
     output = args.output.absolute()
-    write_job_outputs(results, output, resolve_ledger(output, args.ledger, env), sys.stdout)
+    ledger = resolve_ledger(output, args.ledger, env)
+    write_job_outputs(results, output, ledger, sys.stdout, headline=args.headline)
     return 0 if all(result.ok for result in results) else 1
 
 

@@ -414,6 +414,9 @@ def test_main_job_writes_notebooks_figures_reports_and_table(offline_job):
     assert quickstart.metadata["widgets"][WIDGET_STATE]["state"], "widget state kept"
     for name in ("tradeoffs.png", "report.html", "comparison.csv"):
         assert output / name in offline_job["written"]
+    assert (output / "tradeoffs.png").read_bytes()[:4] == b"\x89PNG"
+    headline = (output / "report.html").read_text(encoding="utf-8")
+    assert "Large RF" in headline and "Iris" not in headline, "headline: notebook 01's comparison"
     comparison = pd.read_csv(output / "comparison.csv")
     assert len(comparison) == len(everything)
     assert set(comparison["notebook"]) == set(NOTEBOOKS)
