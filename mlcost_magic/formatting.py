@@ -130,7 +130,16 @@ def _cells(frame: pd.DataFrame, column: Column) -> tuple[str, list[str]]:
     values = pd.to_numeric(frame[column.name], errors="coerce").to_numpy(
         dtype=float, na_value=np.nan
     )
-    return header, ["" if not math.isfinite(v) else units.format_number(v / factor) for v in values]
+    return header, [_number(v / factor) for v in values]
+
+
+def _number(value: float) -> str:
+    """Three significant digits; thousands separated above 10,000 (no exponents)."""
+    if not math.isfinite(value):
+        return ""
+    if abs(value) >= 1e4:
+        return f"{value:,.0f}"
+    return units.format_number(value)
 
 
 def sort_frame(frame: pd.DataFrame, column: str | None, ascending: bool = True) -> pd.DataFrame:

@@ -124,7 +124,7 @@ def _bars(ax, labels, heights, errors, colours, ylabel: str, title: str) -> None
         fontsize=8,
         parse_math=False,
     )
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(ylabel, parse_math=False)
     _title(ax, title)
 
 

@@ -10,7 +10,7 @@ import pytest
 from IPython.core.events import EventManager, available_events
 from ledger_frames import XSS_LABEL, make_frame
 
-from mlcost_magic import formatting, panel
+from mlcost_magic import formatting, metrics, panel
 
 DESCRIPTION = {
     "method": "estimate:tdp-4W/thread",
@@ -260,6 +260,13 @@ def test_text_fallback_without_widget_frontend(capsys):
     assert XSS_LABEL in printed  # plain text: shown literally
     assert "CO2 (mg)" in printed and "accuracy" in printed
     assert session.listeners == []
+
+
+def test_large_numbers_get_thousands_separators():
+    frame = make_frame([{"label": "a", "emissions_kg": 1e-8, "accuracy": 0.9}], ["accuracy"])
+    text = formatting.text_table(metrics.add_derived_columns(frame))
+    per_gram = 0.9 / 1e-5
+    assert f"{per_gram:,.0f}" in text and "," in f"{per_gram:,.0f}"
 
 
 def test_text_table_units_and_alignment():

@@ -132,18 +132,21 @@ def test_lower_is_better_metric_inverts_the_axis():
     assert len(line.get_xdata()) == 2  # b: better rmse, a: less CO2
 
 
-def test_labels_are_literal_text_never_markup_or_mathtext():
+@pytest.mark.parametrize("metric", ["accuracy", "$acc$", "$err$_rmse"])
+def test_labels_are_literal_text_never_markup_or_mathtext(metric):
     frame = make_frame(
         [
-            {"label": XSS_LABEL, "accuracy": 0.9, "emissions_kg": 1e-6},
-            {"label": "cost $x$ y", "accuracy": 0.8, "emissions_kg": 2e-6},
+            {"label": XSS_LABEL, metric: 0.9, "emissions_kg": 1e-6},
+            {"label": "cost $x$ y", metric: 0.8, "emissions_kg": 2e-6},
         ],
-        metrics=["accuracy"],
+        metrics=[metric],
     )
     fig = plots.plot_tradeoffs(frame)
     texts = _texts(fig)
     user_texts = [t for t in texts if "$" in t.get_text() or "<img" in t.get_text()]
     assert any("cost $x$ y" == t.get_text() for t in user_texts)
+    if "$" in metric:
+        assert sum(metric in t.get_text() for t in user_texts) >= 3  # title, x label, y label
     assert any(t.get_text() == plots.short(XSS_LABEL) for t in user_texts)
     assert all(t.get_parse_math() is False for t in user_texts)
     assert plots.figure_to_png_bytes(fig).startswith(PNG_SIGNATURE)  # mathtext would raise
