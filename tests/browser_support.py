@@ -230,6 +230,7 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
 
 @pytest.fixture(scope="session")
 def chromium_browser():
+    pytest.importorskip("playwright.sync_api", reason="pip install playwright (test extra)")
     from playwright.sync_api import sync_playwright
 
     executable = ensure_chromium()
