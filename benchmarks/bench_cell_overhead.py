@@ -50,12 +50,24 @@ def main() -> None:
     cc_ms = median_ms([codecarbon_run() for _ in range(max(N // 3, 100))])
 
     print(HEADER)
-    print(row(f"added wall time, warm `%%carbon -q` around `pass` (median of {len(tracked)})",
-              f"{added_ms:.3f} ms", f"plain cell {median_ms(plain):.3f} ms",
-              f"{(median_ms(plain) + added_ms) / median_ms(plain):.2f}x plain cell", "<= 1 ms"))  # fmt: skip
-    print(row("same, against a new CodeCarbon OfflineEmissionsTracker start/stop",
-              f"{added_ms:.3f} ms", f"{cc_ms:.2f} ms", f"{cc_ms / added_ms:.1f}x less than "
-              "CodeCarbon", ">= 5x less"))  # fmt: skip
+    print(
+        row(
+            f"added wall time, warm `%%carbon -q` around `pass` (median of {len(tracked)})",
+            f"{added_ms:.3f} ms",
+            f"plain cell {median_ms(plain):.3f} ms",
+            f"{(median_ms(plain) + added_ms) / median_ms(plain):.2f}x plain cell",
+            "<= 1 ms",
+        )
+    )
+    print(
+        row(
+            "same, against a new CodeCarbon OfflineEmissionsTracker start/stop",
+            f"{added_ms:.3f} ms",
+            f"{cc_ms:.2f} ms",
+            f"{cc_ms / added_ms:.1f}x less than CodeCarbon",
+            ">= 5x less",
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -48,12 +48,24 @@ def main() -> None:
     added_ms = statistics.median(r["first"] - r["plain"] for r in ours) * 1e3
     cc_ms = statistics.median(codecarbon) * 1e3
     print(HEADER)
-    print(row(f"`%load_ext mlcost_magic` (median of {REPEATS} fresh processes)",
-              f"{load_ms:.0f} ms", f"first CodeCarbon tracker {cc_ms:.0f} ms",
-              f"{cc_ms / load_ms:.1f}x faster", "<= 300 ms"))  # fmt: skip
-    print(row("added wall time of the first `%%carbon` cell right after it",
-              f"{added_ms:.1f} ms", f"first CodeCarbon tracker {cc_ms:.0f} ms",
-              f"{cc_ms / added_ms:.0f}x faster", "<= 50 ms"))  # fmt: skip
+    print(
+        row(
+            f"`%load_ext mlcost_magic` (median of {REPEATS} fresh processes)",
+            f"{load_ms:.0f} ms",
+            f"first CodeCarbon tracker {cc_ms:.0f} ms",
+            f"{cc_ms / load_ms:.1f}x faster",
+            "<= 300 ms",
+        )
+    )
+    print(
+        row(
+            "added wall time of the first `%%carbon` cell right after it",
+            f"{added_ms:.1f} ms",
+            f"first CodeCarbon tracker {cc_ms:.0f} ms",
+            f"{cc_ms / added_ms:.0f}x faster",
+            "<= 50 ms",
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -39,9 +39,15 @@ def main() -> None:
         manager.shutdown_kernel(now=True)
     ours_pct = max(tracked_s - plain_s, 0.0) / SLEEP_S * 100
     print(HEADER)
-    print(row(f"CPU used by the tool during an idle {SLEEP_S:g} s cell (live meter on)",
-              f"{ours_pct:.3f} % of a core", f"plain cell {plain_s / SLEEP_S * 100:.3f} %",
-              f"{tracked_s / max(plain_s, 1e-9):.2f}x the plain cell's kernel CPU", "< 0.5 %"))  # fmt: skip
+    print(
+        row(
+            f"CPU used by the tool during an idle {SLEEP_S:g} s cell (live meter on)",
+            f"{ours_pct:.3f} % of a core",
+            f"plain cell {plain_s / SLEEP_S * 100:.3f} %",
+            f"{tracked_s / max(plain_s, 1e-9):.2f}x the plain cell's kernel CPU",
+            "< 0.5 %",
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def world_average_g_per_kwh() -> float:
 
 @functools.lru_cache(maxsize=1)
 def cpu_tdp_table() -> dict[str, str]:
-    """CPU model name -> TDP in watts as written in CodeCarbon's cpu_power.csv (a few are malformed)."""
+    """CPU model -> TDP in watts, as written in CodeCarbon's cpu_power.csv (a few are malformed)."""
     path = package_dir() / "data" / "hardware" / "cpu_power.csv"
     with path.open(encoding="utf-8", newline="") as handle:
         return {row["Name"]: row["TDP"] for row in csv.DictReader(handle)}

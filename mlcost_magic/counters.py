@@ -177,7 +177,7 @@ def rapl_joules_between(
 ) -> float:
     """Energy in joules between two readings, allowing each counter to wrap once."""
     total_uj = 0
-    for domain, start_uj, end_uj in zip(domains, before, after):
+    for domain, start_uj, end_uj in zip(domains, before, after, strict=False):
         delta = end_uj - start_uj
         if delta < 0:
             delta += domain.max_energy_uj

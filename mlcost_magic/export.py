@@ -52,11 +52,29 @@ def to_codecarbon_columns(frame):
 
 
 CODECARBON_ORDER = (
-    "timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions",
-    "emissions_rate", "cpu_power", "gpu_power", "ram_power", "cpu_energy", "gpu_energy",
-    "ram_energy", "energy_consumed", "country_name", "country_iso_code", "cpu_count",
-    "cpu_model", "gpu_model", "ram_used_gb", "tracking_mode", "pue",
-)  # fmt: skip
+    "timestamp",
+    "project_name",
+    "run_id",
+    "experiment_id",
+    "duration",
+    "emissions",
+    "emissions_rate",
+    "cpu_power",
+    "gpu_power",
+    "ram_power",
+    "cpu_energy",
+    "gpu_energy",
+    "ram_energy",
+    "energy_consumed",
+    "country_name",
+    "country_iso_code",
+    "cpu_count",
+    "cpu_model",
+    "gpu_model",
+    "ram_used_gb",
+    "tracking_mode",
+    "pue",
+)
 
 
 def export_runs(frame, path: str | Path) -> Path:

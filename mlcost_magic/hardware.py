@@ -72,7 +72,8 @@ def cpu_power_for(
         w_per_thread = tdp_w * sockets / cpu_count
         return CpuPower(
             w_per_thread,
-            f"CodeCarbon TDP table: {matched} {tdp_w:g} W x {sockets} socket(s) / {cpu_count} threads",
+            f"CodeCarbon TDP table: {matched} {tdp_w:g} W x {sockets} socket(s)"
+            f" / {cpu_count} threads",
             tdp_w=tdp_w,
             matched_model=matched,
         )
@@ -100,7 +101,7 @@ class GpuSet:
 
     @staticmethod
     def joules_between(before: tuple[int, ...], after: tuple[int, ...]) -> float:
-        return sum(max(b - a, 0) for a, b in zip(before, after)) / 1e3
+        return sum(max(b - a, 0) for a, b in zip(before, after, strict=False)) / 1e3
 
 
 def detect_gpus() -> GpuSet | None:

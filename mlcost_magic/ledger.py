@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,14 +24,48 @@ BUSY_TIMEOUT_MS = 30_000
 
 # Run columns, in frame order. Metrics and tags are stored as JSON text.
 RUN_COLUMNS = (
-    "run_id", "session_id", "label", "kind", "status", "started_at", "ended_at",
-    "duration_s", "cpu_seconds", "ram_gb", "energy_kwh", "cpu_energy_kwh", "ram_energy_kwh",
-    "gpu_energy_kwh", "emissions_kg", "carbon_intensity_g_per_kwh", "intensity_source",
-    "country_iso_code", "country_name", "pue", "method", "cpu_power_w_per_thread",
-    "ram_power_w_per_gb", "hostname", "cpu_model", "cpu_count", "gpu_model", "inferences",
-    "tags", "error", "metrics",
-)  # fmt: skip
-SESSION_COLUMNS = ("session_id", "started_at", "hostname", "pid", "pid_started_at", "cwd", "mlcost_version", "codecarbon_version")  # fmt: skip
+    "run_id",
+    "session_id",
+    "label",
+    "kind",
+    "status",
+    "started_at",
+    "ended_at",
+    "duration_s",
+    "cpu_seconds",
+    "ram_gb",
+    "energy_kwh",
+    "cpu_energy_kwh",
+    "ram_energy_kwh",
+    "gpu_energy_kwh",
+    "emissions_kg",
+    "carbon_intensity_g_per_kwh",
+    "intensity_source",
+    "country_iso_code",
+    "country_name",
+    "pue",
+    "method",
+    "cpu_power_w_per_thread",
+    "ram_power_w_per_gb",
+    "hostname",
+    "cpu_model",
+    "cpu_count",
+    "gpu_model",
+    "inferences",
+    "tags",
+    "error",
+    "metrics",
+)
+SESSION_COLUMNS = (
+    "session_id",
+    "started_at",
+    "hostname",
+    "pid",
+    "pid_started_at",
+    "cwd",
+    "mlcost_version",
+    "codecarbon_version",
+)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS sessions (
@@ -77,21 +112,38 @@ class Ledger:
     # -- connection -------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         try:
-            return self._open_file()
+            return self._open_file_retrying()
         except sqlite3.DatabaseError as error:
             if isinstance(error, sqlite3.OperationalError):
                 return self._fall_back(error)
             moved = self._move_aside_corrupt(error)
             try:
-                return self._open_file()
+                return self._open_file_retrying()
             except sqlite3.Error as second:
                 return self._fall_back(second, also=f" (a corrupt file was moved to {moved})")
 
+    def _open_file_retrying(self) -> sqlite3.Connection:
+        """Two processes creating one ledger at once: switching a new file to WAL can fail with
+        'database is locked' without waiting on the busy timeout, so the open is retried."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay_s = 0.005
+        while True:
+            try:
+                return self._open_file()
+            except sqlite3.OperationalError as error:
+                busy = "locked" in str(error) or "busy" in str(error)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay_s)
+                delay_s = min(delay_s * 2, 0.2)
+
     def _open_file(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            self.path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
             check_same_thread=False,
-        )  # fmt: skip
+        )
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
@@ -163,7 +215,7 @@ class Ledger:
             marks = ",".join("?" * len(ids))
             cursor = self._conn.execute(f"SELECT * FROM runs WHERE session_id IN ({marks})", ids)
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+            return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
         except sqlite3.Error:
             return []
 

@@ -283,8 +283,9 @@ class CarbonMagics(Magics):
     def _cmd_panel(self, args: argparse.Namespace):
         from .panel import show_panel
 
-        panel = show_panel(self.session, self.shell)
-        self._panels.append(panel)
+        panel = show_panel(self.session, self.shell)  # None in a terminal: a text table
+        if panel is not None:
+            self._panels.append(panel)
 
     def _cmd_plot(self, args: argparse.Namespace):
         from .plots import plot_tradeoffs

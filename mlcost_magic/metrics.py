@@ -27,6 +27,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .ledger import RUN_COLUMNS
+
 __all__ = [
     "DERIVED_COLUMNS",
     "FIXED_COLUMNS",
@@ -39,38 +41,8 @@ __all__ = [
     "pareto_front",
 ]
 
-FIXED_COLUMNS = (
-    "run_id",
-    "session_id",
-    "label",
-    "kind",
-    "status",
-    "started_at",
-    "ended_at",
-    "duration_s",
-    "cpu_seconds",
-    "ram_gb",
-    "energy_kwh",
-    "cpu_energy_kwh",
-    "ram_energy_kwh",
-    "gpu_energy_kwh",
-    "emissions_kg",
-    "carbon_intensity_g_per_kwh",
-    "intensity_source",
-    "country_iso_code",
-    "country_name",
-    "pue",
-    "method",
-    "cpu_power_w_per_thread",
-    "ram_power_w_per_gb",
-    "hostname",
-    "cpu_model",
-    "cpu_count",
-    "gpu_model",
-    "inferences",
-    "tags",
-    "error",
-)
+# The ledger's own columns: everything else numeric in a frame is a metric.
+FIXED_COLUMNS = tuple(c for c in RUN_COLUMNS if c != "metrics")
 
 DERIVED_COLUMNS = (
     "emissions_kg_per_metric_point",

@@ -382,10 +382,11 @@ class Session:
         where = d["country_name"] or "world average"
         return "\n".join(
             [
-                f"mlcost-magic {__version__} (CodeCarbon {codecarbon_version()}), method {d['method']}",
+                f"mlcost-magic {__version__} (CodeCarbon {codecarbon_version()}), "
+                f"method {d['method']}",
                 f"  CPU:     {cpu}",
-                f"  RAM:     estimate: {d['ram_power_w_per_gb']:g} W/GB x resident GB of this process "
-                "tree (Green Algorithms)",
+                f"  RAM:     estimate: {d['ram_power_w_per_gb']:g} W/GB x resident GB of this "
+                "process tree (Green Algorithms)",
                 f"  GPU:     {gpu}",
                 f"  PUE:     {d['pue']:g}",
                 f"  Carbon:  {intensity}, {where} ({d['intensity_source']})",

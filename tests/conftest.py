@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-
 import pytest
 
-AMBIENT = ("MLCOST_COUNTRY", "MLCOST_LEDGER", "MLCOST_PUE", "MLCOST_CARBON_INTENSITY",
-           "MLCOST_CPU_POWER_W_PER_THREAD", "CODECARBON_COUNTRY_ISO_CODE")  # fmt: skip
+AMBIENT = (
+    "MLCOST_COUNTRY",
+    "MLCOST_LEDGER",
+    "MLCOST_PUE",
+    "MLCOST_CARBON_INTENSITY",
+    "MLCOST_CPU_POWER_W_PER_THREAD",
+    "CODECARBON_COUNTRY_ISO_CODE",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -48,5 +53,3 @@ def run_cell(shell, source: str):
 
 def session_frame(shell):
     return shell._mlcost_magics.session.to_frame()
-
-

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from mlcost_magic.metrics import FIXED_COLUMNS
+
 XSS_LABEL = "<img src=x onerror=alert(1)>"
 
 _DEFAULTS = {
@@ -51,38 +53,7 @@ def make_frame(runs: Iterable[Mapping], metrics: Iterable[str] = ()) -> pd.DataF
         row["ended_at"] = row["started_at"] + pd.Timedelta(seconds=row["duration_s"])
         row.setdefault("tags", {})
         rows.append(row)
-    columns = [
-        "run_id",
-        "session_id",
-        "label",
-        "kind",
-        "status",
-        "started_at",
-        "ended_at",
-        "duration_s",
-        "cpu_seconds",
-        "ram_gb",
-        "energy_kwh",
-        "cpu_energy_kwh",
-        "ram_energy_kwh",
-        "gpu_energy_kwh",
-        "emissions_kg",
-        "carbon_intensity_g_per_kwh",
-        "intensity_source",
-        "country_iso_code",
-        "country_name",
-        "pue",
-        "method",
-        "cpu_power_w_per_thread",
-        "ram_power_w_per_gb",
-        "hostname",
-        "cpu_model",
-        "cpu_count",
-        "gpu_model",
-        "inferences",
-        "tags",
-        "error",
-    ]
+    columns = list(FIXED_COLUMNS)
     metrics = list(metrics)
     frame = pd.DataFrame(rows, columns=columns + metrics)
     frame["inferences"] = frame["inferences"].astype("Int64")

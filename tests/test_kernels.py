@@ -73,7 +73,10 @@ def test_killed_kernel_keeps_earlier_runs_and_shows_the_killed_one_lost(kernel, 
     kernel.manager.signal_kernel(signal.SIGKILL)  # as the OOM killer or `kill -9` would
     time.sleep(0.5)
     frame = Ledger(ledger_path).to_frame()
-    assert list(zip(frame.label, frame.status)) == [("first", "ok"), ("killed", "lost")]
+    assert list(zip(frame.label, frame.status, strict=False)) == [
+        ("first", "ok"),
+        ("killed", "lost"),
+    ]
     assert frame.country_iso_code[0] == "FRA"
 
 
@@ -88,7 +91,7 @@ def test_two_kernels_writing_300_runs_each_at_once(ledger_path):
             "        run.log_metric('i', i)\n"
         )
         ids = [k.submit(code.replace("KID", f"k{n}")) for n, k in enumerate(kernels)]
-        for k, msg_id in zip(kernels, ids):
+        for k, msg_id in zip(kernels, ids, strict=False):
             reply = k.reply(msg_id, timeout=120)
             assert reply["status"] == "ok", reply.get("traceback")
     finally:

@@ -67,7 +67,32 @@ def test_running_run_of_a_dead_process_is_lost(ledger_path):
     )
     subprocess.run([sys.executable, "-c", code], check=False)
     frame = Ledger(ledger_path).to_frame()
-    assert list(zip(frame.label, frame.status)) == [("done", "ok"), ("killed", "lost")]
+    assert list(zip(frame.label, frame.status, strict=False)) == [
+        ("done", "ok"),
+        ("killed", "lost"),
+    ]
     with sqlite3.connect(ledger_path) as conn:  # and it is written back, not just shown
         statuses = dict(conn.execute("SELECT label, status FROM runs"))
     assert statuses == {"done": "ok", "killed": "lost"}
+
+
+def test_processes_creating_one_new_ledger_at_once_all_write_to_it(isolated_env):
+    """Regression: switching a brand-new file to WAL raced and one process fell back to memory."""
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "import sys, time, warnings\n"
+        "from mlcost_magic.ledger import Ledger\n"
+        "warnings.simplefilter('error')\n"  # a LedgerWarning fails the process
+        "time.sleep(max(float(sys.argv[1]) - time.time(), 0))\n"  # all open at the same instant
+        "ledger = Ledger(sys.argv[2])\n"
+    )
+    for attempt in range(8):
+        path = isolated_env / f"new-{attempt}.sqlite"
+        start_at = str(time.time() + 0.5)
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, start_at, str(path)]) for _ in range(3)
+        ]
+        assert [p.wait() for p in procs] == [0, 0, 0]

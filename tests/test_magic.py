@@ -10,8 +10,10 @@ from conftest import run_cell, session_frame
 
 
 def test_cell_runs_like_a_normal_cell_and_is_recorded(shell, capsys):
-    result = run_cell(shell, '%%carbon "Small RF" --tag size=small --metric accuracy=score\n'
-                             "score = 0.75\nscore * 2")  # fmt: skip
+    result = run_cell(
+        shell,
+        '%%carbon "Small RF" --tag size=small --metric accuracy=score\nscore = 0.75\nscore * 2',
+    )
     assert result.error_in_exec is None
     assert result.result == 1.5  # the last expression is still Out[n]
     line = capsys.readouterr().out.splitlines()[0]
@@ -101,9 +103,12 @@ def test_output_variable_and_log_metric_inside_the_cell(shell):
 
 
 def test_track_inside_a_notebook_uses_the_extension_session(shell):
-    run_cell(shell, "import mlcost_magic\nfor n in (1, 2, 3):\n"
-                    "    with mlcost_magic.track(f'size {n}', quiet=True) as run:\n"
-                    "        run.log_metric('accuracy', n / 10)")  # fmt: skip
+    run_cell(
+        shell,
+        "import mlcost_magic\nfor n in (1, 2, 3):\n"
+        "    with mlcost_magic.track(f'size {n}', quiet=True) as run:\n"
+        "        run.log_metric('accuracy', n / 10)",
+    )
     frame = session_frame(shell)
     assert list(frame.label) == ["size 1", "size 2", "size 3"]
     assert list(frame.accuracy) == [0.1, 0.2, 0.3]

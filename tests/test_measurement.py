@@ -127,8 +127,14 @@ def test_track_in_a_plain_script_records_to_the_default_ledger(tmp_path):
             pass
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                         text=True, check=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert out.stdout.count("CO2e at 475 g/kWh") == 3
     frame = mlcost_magic.Ledger(tmp_path / "mlcost_ledger.sqlite").to_frame()
     assert list(frame.label) == ["Small RF", "Medium RF", "broken"]
