@@ -17,6 +17,7 @@ from . import metrics, units
 
 __all__ = [
     "Column",
+    "basis_line",
     "html_table",
     "sort_frame",
     "table_columns",
@@ -230,6 +231,33 @@ def html_table(
     )
 
 
+def _distinct(frame: pd.DataFrame, column: str) -> list:
+    if column not in frame.columns:
+        return []
+    return list(dict.fromkeys(v for v in frame[column].tolist() if v is not None and v == v))
+
+
+def basis_line(frame: pd.DataFrame) -> str:
+    """How the figures in `frame` were obtained, in one line: method, constants, intensity."""
+    if frame.empty:
+        return ""
+    methods = ", ".join(map(str, _distinct(frame, "method"))) or "unknown method"
+    ram = ", ".join(f"{w:g}" for w in _distinct(frame, "ram_power_w_per_gb"))
+    grids = []
+    pairs = zip(frame.get("country_iso_code", []), frame.get("carbon_intensity_g_per_kwh", []),
+                strict=False)  # fmt: skip
+    for code, g_per_kwh in dict.fromkeys(pairs):
+        where = code if isinstance(code, str) and code else "world average"
+        grids.append(f"{units.format_number(g_per_kwh)} g CO2e/kWh ({where})")
+    pue = ", ".join(f"{p:g}" for p in _distinct(frame, "pue"))
+    measured = [m for m in ("rapl", "nvml") if m in methods]
+    basis = f"{'/'.join(measured).upper()} measured, rest estimated" if measured else "Estimated"
+    return (
+        f"{basis}: {methods}; RAM {ram or '?'} W/GB; {'; '.join(grids) or '?'}; "
+        f"PUE {pue or '?'} (CodeCarbon data; see %carbon status)"
+    )
+
+
 def text_table(
     frame: pd.DataFrame,
     metric: str | None = None,
@@ -240,6 +268,7 @@ def text_table(
     """The comparison table as aligned plain text, for terminals and text/plain outputs."""
     if frame.empty:
         return "No runs recorded yet: run a %%carbon cell."
+    basis = basis_line(frame)
     frame = sort_frame(frame, sort_by, ascending)
     columns = table_columns(frame, metric, lower_is_better)
     table = [_cells(frame, column) for column in columns]
@@ -255,4 +284,5 @@ def text_table(
             numeric = column.kind not in ("text", "status")
             cells.append(value.rjust(width) if numeric else value.ljust(width))
         lines.append("  ".join(cells).rstrip())
+    lines.append(basis)
     return "\n".join(lines)

@@ -180,6 +180,10 @@ def plot_tradeoffs(
         axes = fig.subplots(2, 2)
     title = "Model efficiency comparison"
     fig.suptitle(title, fontsize=13, fontweight="bold")
+    from .formatting import basis_line
+
+    fig.text(0.5, 0.005, basis_line(frame), ha="center", va="bottom", fontsize=7,
+             color="#555555", parse_math=False)  # fmt: skip
     ax_co2, ax_quality, ax_time, ax_per_point = axes.ravel()
     _title(ax_co2, "CO2 per run")
     _title(ax_quality, f"{metric or 'Quality'} vs CO2")

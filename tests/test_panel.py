@@ -364,3 +364,16 @@ def test_executed_notebook_keeps_a_static_figure_and_the_widget_state(tmp_path):
     ]
     assert len(tables) == 1 and html.escape(XSS_LABEL) in tables[0]
     assert "<img src=x" not in json.dumps(tables)
+
+
+def test_text_table_and_figure_say_how_the_numbers_were_made():
+    from mlcost_magic.formatting import basis_line, text_table
+    from mlcost_magic.plots import plot_tradeoffs
+
+    frame = make_frame([{"label": "A", "emissions_kg": 1e-6}, {"label": "B", "emissions_kg": 2e-6}])
+    line = basis_line(frame)
+    assert line.startswith("Estimated: estimate:tdp-4W/thread; RAM 0.375 W/GB")
+    assert "56.0 g CO2e/kWh (FRA)" in line and "PUE 1" in line
+    assert text_table(frame).splitlines()[-1] == line
+    figure = plot_tradeoffs(frame)
+    assert line in [text.get_text() for text in figure.texts]
