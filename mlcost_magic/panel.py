@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import time
 import warnings
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = ["CarbonPanel", "footer_html", "has_widget_frontend", "show_panel", "t
 
 text_table = formatting.text_table
 FIGURE_DPI = 72
+TABLE_MIN_INTERVAL_S = 0.25  # refresh rate of the table during one cell's loop of runs
 RUN_ORDER = ""
 
 
@@ -84,6 +86,8 @@ class CarbonPanel:
         self.last_figure_s = 0.0
         self._updating = False
         self._closed = False
+        self.table_stale = False
+        self._last_run_refresh_at = -math.inf
         # Bound methods kept once: unregistering needs the very objects that were registered.
         self._listener = self._on_run
         self._post_run_cell = self._on_post_run_cell
@@ -126,6 +130,7 @@ class CarbonPanel:
         self._update_table()
         self.footer.value = self._footer()
         self.last_table_s = time.perf_counter() - started
+        self.table_stale = False
         self.figure_stale = True
         if figure:
             self.refresh_figure()
@@ -192,13 +197,27 @@ class CarbonPanel:
     # -- events -------------------------------------------------------------------------------
 
     def _on_run(self, run: Any = None) -> None:
-        """Session listener: a run was recorded. Table now, figure now or after the cell."""
+        """Session listener: a run was recorded. Table now, figure now or after the cell.
+
+        Within one cell (a loop of track() blocks) the table is refreshed at most every
+        TABLE_MIN_INTERVAL_S, so a long loop is not slowed down by re-reading the ledger; the
+        cell's end brings it up to date."""
+        now = time.perf_counter()
+        if self.shell is not None and now - self._last_run_refresh_at < TABLE_MIN_INTERVAL_S:
+            self.table_stale = True
+            return
+        self._last_run_refresh_at = now
         try:
             self.refresh(figure=self.shell is None)
         except Exception as error:  # never fail the user's cell because of the panel
             warnings.warn(f"mlcost panel could not refresh: {error!r}", stacklevel=2)
 
     def _on_post_run_cell(self, result: Any = None) -> None:
+        if self.table_stale:
+            try:
+                self.refresh(figure=False)
+            except Exception as error:
+                warnings.warn(f"mlcost panel could not refresh: {error!r}", stacklevel=2)
         if self.figure_stale:
             try:
                 self.refresh_figure()

@@ -87,8 +87,13 @@ def test_bad_arguments_give_one_line_usage_error_and_record_nothing(shell, line,
 
 
 def test_failing_metric_expression_warns_and_keeps_the_run(shell):
-    with pytest.warns(UserWarning, match="--metric acc=missing_name failed"):
+    from mlcost_magic.magics import MetricWarning
+
+    with pytest.warns(MetricWarning) as caught:
         result = run_cell(shell, "%%carbon -q --metric acc=missing_name --metric n=text\ntext='x'")
+    messages = [str(w.message) for w in caught]
+    assert any("--metric acc=missing_name failed (NameError" in m for m in messages)
+    assert any("--metric n=text failed (ValueError" in m for m in messages)
     assert result.error_in_exec is None
     frame = session_frame(shell)
     assert len(frame) == 1 and frame.status[0] == "ok"

@@ -88,6 +88,21 @@ def test_listener_updates_table_at_once_and_figure_after_the_cell():
     assert carbon_panel.png is redrawn
 
 
+def test_a_loop_of_runs_in_one_cell_refreshes_the_table_sparingly_then_fully():
+    session = FakeSession([])
+    shell = FakeShell()
+    carbon_panel = panel.CarbonPanel(session, shell)
+    reads = []
+    original = carbon_panel._read_frame
+    carbon_panel._read_frame = lambda: reads.append(1) or original()
+    for number in range(40):
+        session.record(label=f"run {number}", emissions_kg=1e-6, accuracy=0.5)
+    assert 1 <= len(reads) < 10  # the first run shows at once; the rest are throttled
+    assert carbon_panel.table_stale
+    shell.run_cell_finished()
+    assert len(_table_rows(carbon_panel.table.value)) == 40 and not carbon_panel.table_stale
+
+
 def test_without_shell_the_figure_is_redrawn_at_once():
     session = FakeSession([{"label": "first", "emissions_kg": 1e-6, "accuracy": 0.8}])
     carbon_panel = panel.CarbonPanel(session)
