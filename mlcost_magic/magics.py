@@ -63,17 +63,8 @@ def _line_parser() -> MagicArgumentParser:
     report = commands.add_parser("report", help="write a self-contained HTML report")
     report.add_argument("path")
     report.add_argument("--all", action="store_true", help="every session in the ledger")
+    report.add_argument("--metric", help="quality metric (default: accuracy, else the first)")
     return parser
-
-
-LINE_USAGE = """\
-%carbon status              method, constants, country and carbon intensity, ledger, session
-%carbon table [--all]       the ledger as a pandas DataFrame (this session; --all: every one)
-%carbon export PATH [--all] write runs to PATH.csv (CodeCarbon's column names) or PATH.json
-%carbon panel               live comparison panel: table and four-panel trade-off figure
-%carbon plot [--save PATH] [--metric NAME]   the four-panel trade-off figure
-%carbon report PATH.html [--all]             self-contained HTML report to hand out
-"""
 
 
 @magics_class
@@ -262,7 +253,7 @@ class CarbonMagics(Magics):
         try:
             args = _line_parser().parse_args(words)
         except SystemExit:  # argparse's own --help path
-            raise UsageError(LINE_USAGE) from None
+            raise UsageError(_line_parser().format_help()) from None
         return getattr(self, f"_cmd_{args.command}")(args)
 
     def _cmd_status(self, args: argparse.Namespace) -> None:
@@ -319,7 +310,7 @@ class CarbonMagics(Magics):
         if not args.path.lower().endswith((".html", ".htm")):
             raise UsageError(f"%carbon report needs an .html path, got {args.path!r}")
         frame = self.session.to_frame(all_sessions=args.all)
-        path = write_report(frame, args.path, self.session.describe())
+        path = write_report(frame, args.path, self.session.describe(), metric=args.metric)
         print(f"Wrote {path}")
 
     def close(self) -> None:
