@@ -206,3 +206,26 @@ def test_plot_report_and_panel_commands(shell, capsys, isolated_env):
     run_cell(shell, "%carbon panel")  # a terminal shell has no widget frontend: a text table
     text = capsys.readouterr().out
     assert "label" in text and "\nA " in text and "\nB " in text
+
+
+def test_our_own_measurement_failing_only_warns(shell, monkeypatch):
+    from mlcost_magic.session import MeasurementWarning
+
+    meter = shell._mlcost_magics.session.meter
+
+    def broken():
+        raise OSError("counters unreadable")
+
+    monkeypatch.setattr(meter, "snapshot", broken)
+    with pytest.warns(MeasurementWarning, match="counters unreadable"):
+        ok = run_cell(shell, "%%carbon -q fine\nanswer = 42\nanswer")
+    assert ok.error_in_exec is None and ok.result == 42  # the cell that succeeded still succeeds
+    with pytest.warns(MeasurementWarning):
+        failed = run_cell(shell, "%%carbon -q failing\n1 / 0")
+    assert isinstance(failed.error_in_exec, ZeroDivisionError)  # the user's error is not masked
+    frame = session_frame(shell)
+    assert list(zip(frame.label, frame.status, strict=True)) == [
+        ("fine", "ok"),
+        ("failing", "error"),
+    ]
+    assert frame.energy_kwh.isna().all()  # not measured is shown as missing, never as zero
