@@ -48,8 +48,12 @@ def test_meter_charges_the_process_trees_share_of_package_energy(tmp_path, monke
     machine_busy = iter([100.0, 104.0])  # the machine used 4 busy CPU-seconds in between
     monkeypatch.setattr(counters, "machine_busy_cpu_s", lambda: next(machine_busy))
     start = meter.snapshot()
-    end_tree = counters.TreeSample(start.tree.wall_s + 2.0, start.tree.self_cpu_s + 1.0,
-                                   start.tree.reaped_children_cpu_s)  # fmt: skip
+    end_tree = counters.TreeSample(
+        start.tree.wall_s + 2.0,
+        start.tree.self_cpu_s + 1.0,
+        start.tree.reaped_children_cpu_s,
+        start.tree.descendants_cpu_s,  # any worker processes: unchanged
+    )
     (package / "energy_uj").write_text("36000000\n")  # 36 J for the whole package
     end = meter.snapshot()
     end = type(end)(end_tree, end.machine_busy_cpu_s, end.rapl_uj, end.gpu_mj)
