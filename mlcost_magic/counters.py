@@ -37,7 +37,9 @@ def cpu_seconds_between(before: TreeSample, after: TreeSample) -> float:
     """CPU seconds the tree used between two samples.
 
     A descendant that exits and is reaped moves its total into its parent's reaped-children
-    counter, so subtracting its earlier value keeps the sum exact.
+    counter, so subtracting its earlier value keeps the sum exact. Known gap: a descendant
+    orphaned during the run (its parent exited first) is reaped by init, so its CPU time
+    since the first sample is not seen and its earlier value is subtracted: an undercount.
     """
     used = after.self_cpu_s - before.self_cpu_s
     used += after.reaped_children_cpu_s - before.reaped_children_cpu_s

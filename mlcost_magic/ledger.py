@@ -82,7 +82,6 @@ CREATE TABLE IF NOT EXISTS runs (
     cpu_count INTEGER, gpu_model TEXT, inferences INTEGER, tags TEXT, error TEXT, metrics TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id, started_at);
-CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 
@@ -248,7 +247,11 @@ class Ledger:
         """Complete a run inserted by start_run (inserting it if that insert was lost)."""
         row = _encode(run)
         names = ",".join(row)
-        sql = f"INSERT OR REPLACE INTO runs ({names}) VALUES ({','.join('?' * len(row))})"
+        updates = ",".join(f"{name}=excluded.{name}" for name in row if name != "run_id")
+        sql = (
+            f"INSERT INTO runs ({names}) VALUES ({','.join('?' * len(row))}) "
+            f"ON CONFLICT(run_id) DO UPDATE SET {updates}"  # in place: no index rewrite
+        )
         self._write(sql, tuple(row.values()), recover=row)
 
     def close(self) -> None:

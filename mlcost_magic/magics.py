@@ -199,7 +199,9 @@ class CarbonMagics(Magics):
             exec(body, ns)
             value = eval(last, ns) if last is not None else None
         # IPython checks for a trailing ';' on the transformed cell (the magic call), not here.
-        return None if DisplayHook.semicolon_at_end_of_expression(cell) else value
+        if last is None or DisplayHook.semicolon_at_end_of_expression(cell):
+            return None
+        return value
 
     def _compile(self, line: str, cell: str):
         """Compile the cell like %%time, under a name whose cached source is the whole cell, so
