@@ -150,21 +150,25 @@ def test_config_country_and_bad_country(shell):
     assert magics.country_iso_code == "FRA"  # the bad value was not kept
 
 
+def _intensity_at_load(shell):
+    shell.run_line_magic("load_ext", "mlcost_magic")
+    try:
+        return shell._mlcost_magics.session.meter.constants.intensity
+    finally:
+        shell.run_line_magic("unload_ext", "mlcost_magic")
+
+
 def test_env_country_and_codecarbon_config_are_honoured(ipython_shell, monkeypatch, isolated_env):
     (isolated_env / ".codecarbon.config").write_text("[codecarbon]\ncountry_iso_code = DEU\n")
-    ipython_shell.run_line_magic("load_ext", "mlcost_magic")
-    try:
-        intensity = ipython_shell._mlcost_magics.session.meter.constants.intensity
-        assert intensity.country_iso_code == "DEU" and ".codecarbon.config" in intensity.source
-    finally:
-        ipython_shell.run_line_magic("unload_ext", "mlcost_magic")
-    monkeypatch.setenv("MLCOST_COUNTRY", "swe")
-    ipython_shell.run_line_magic("load_ext", "mlcost_magic")
-    try:
-        intensity = ipython_shell._mlcost_magics.session.meter.constants.intensity
-        assert intensity.country_iso_code == "SWE" and "MLCOST_COUNTRY" in intensity.source
-    finally:
-        ipython_shell.run_line_magic("unload_ext", "mlcost_magic")
+    intensity = _intensity_at_load(ipython_shell)
+    assert intensity.country_iso_code == "DEU" and ".codecarbon.config" in intensity.source
+    monkeypatch.setenv("CODECARBON_COUNTRY_ISO_CODE", "GBR")  # CodeCarbon's env beats its file
+    intensity = _intensity_at_load(ipython_shell)
+    assert intensity.country_iso_code == "GBR"
+    assert "CODECARBON_COUNTRY_ISO_CODE" in intensity.source
+    monkeypatch.setenv("MLCOST_COUNTRY", "swe")  # ours beats CodeCarbon's
+    intensity = _intensity_at_load(ipython_shell)
+    assert intensity.country_iso_code == "SWE" and "MLCOST_COUNTRY" in intensity.source
 
 
 def test_load_twice_is_harmless_and_unload_removes_everything(ipython_shell):
