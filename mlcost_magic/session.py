@@ -209,7 +209,6 @@ class Session:
         self.live_meter_enabled = False
         self._active: list[Run] = []
         self._listeners: list[Callable[[Run], None]] = []
-        self._lock = threading.Lock()
         self.runs_recorded = 0
 
     @staticmethod
