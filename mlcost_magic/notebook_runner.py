@@ -40,6 +40,7 @@ __all__ = [
     "find_notebooks",
     "main",
     "resolve_ledger",
+    "resolve_notebooks",
     "run_notebooks",
     "write_job_outputs",
 ]
@@ -80,6 +81,24 @@ def find_notebooks(directory: str | os.PathLike | None = None) -> list[Path]:
         if found:
             return found
     raise FileNotFoundError(f"no notebooks in {', '.join(str(c) for c in candidates)}")
+
+
+def resolve_notebooks(names: list[str]) -> list[Path]:
+    """Paths as given, or names/stems of the tutorial notebooks (``01``, ``01_random...``)."""
+    if not names:
+        return find_notebooks()
+    tutorials = find_notebooks()
+    chosen = []
+    for name in names:
+        if Path(name).is_file():
+            chosen.append(Path(name))
+            continue
+        matches = [p for p in tutorials if p.name == name or p.stem.startswith(Path(name).stem)]
+        if len(matches) != 1:
+            known = ", ".join(p.name for p in tutorials)
+            raise FileNotFoundError(f"no single notebook matches {str(name)!r} (known: {known})")
+        chosen.append(matches[0])
+    return chosen
 
 
 def _client_class():
@@ -371,7 +390,10 @@ def main(argv: list[str] | None = None) -> int:
         help="let the notebooks download EEG Eye State from OpenML (default: offline)",
     )
     args = parser.parse_args(argv)
-    notebooks = args.notebooks or find_notebooks()
+    try:
+        notebooks = resolve_notebooks(args.notebooks)
+    except FileNotFoundError as error:
+        parser.error(str(error))
     if args.headline and Path(args.headline).stem not in {Path(n).stem for n in notebooks}:
         parser.error(f"--headline {args.headline}: not one of the notebooks to run")
     env = dict(os.environ)

@@ -505,3 +505,10 @@ def test_runner_timeouts_are_finite(tmp_path):
     )
     assert error is not None and "Timeout" in error
     assert time.monotonic() - started < 60
+
+
+def test_runner_takes_tutorial_names_and_refuses_unknown_ones():
+    chosen = notebook_runner.resolve_notebooks(["01", "00_quickstart.ipynb"])
+    assert [p.name for p in chosen] == ["01_random_forest_sizes.ipynb", "00_quickstart.ipynb"]
+    with pytest.raises(FileNotFoundError, match="no single notebook matches '0'"):
+        notebook_runner.resolve_notebooks(["0"])  # ambiguous: every tutorial starts with 0
