@@ -233,3 +233,15 @@ def test_our_own_measurement_failing_only_warns(shell, monkeypatch):
         ("failing", "error"),
     ]
     assert frame.energy_kwh.isna().all()  # not measured is shown as missing, never as zero
+
+
+def test_a_bad_environment_setting_fails_the_load_in_one_line(ipython_shell, monkeypatch):
+    from IPython.core.error import UsageError
+
+    monkeypatch.setenv("MLCOST_COUNTRY", "ATLANTIS")
+    with pytest.raises(UsageError, match="unknown country ISO code 'ATLANTIS'") as caught:
+        from mlcost_magic.magics import load
+
+        load(ipython_shell)
+    assert "\n" not in str(caught.value)
+    assert ipython_shell.find_cell_magic("carbon") is None
