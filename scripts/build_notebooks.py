@@ -168,8 +168,8 @@ QUICKSTART = [
 
         * Add a `%%carbon "Big RF" --metric accuracy=acc` cell with `n_estimators=300` and
           watch the panel update. Is the accuracy gain worth the CO2?
-        * Set `MLCOST_COUNTRY=FRA` (or your country) before starting Jupyter and compare the
-          CO2 of the same cell: energy stays, emissions change with the electricity mix.
+        * Run `%config CarbonMagics.country_iso_code = "FRA"` (or your country's ISO code),
+          then re-run a measured cell: the energy stays, the CO2 follows the electricity mix.
         """
     ),
     md(
