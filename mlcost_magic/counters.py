@@ -170,6 +170,15 @@ def find_rapl_packages(root: Path = RAPL_ROOT) -> list[RaplDomain]:
     return domains
 
 
+def rapl_unreadable(root: Path = RAPL_ROOT) -> bool:
+    """True when RAPL counters exist but this user may not read them (root-only since 2020)."""
+    return any(
+        not os.access(entry / "energy_uj", os.R_OK)
+        for entry in root.glob("intel-rapl:*")
+        if (entry / "energy_uj").exists()
+    )
+
+
 def read_rapl_uj(domains: list[RaplDomain]) -> tuple[int, ...]:
     return tuple(int(d.energy_path.read_text()) for d in domains)
 

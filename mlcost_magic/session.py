@@ -17,6 +17,7 @@ from typing import Any
 
 from . import __version__
 from .codecarbon_data import codecarbon_version
+from .counters import rapl_unreadable
 from .hardware import detect_hardware
 from .ledger import RUN_COLUMNS, Ledger, utc_now
 from .meter import Constants, Measurement, Meter, Snapshot
@@ -369,6 +370,8 @@ class Session:
             else f"estimate: {d['cpu_power_w_per_thread']:g} W per busy thread x CPU-seconds of "
             f"this process tree ({d['cpu_power_source']})"
         )
+        if not self.hardware.rapl_domains and rapl_unreadable():
+            cpu += "; RAPL counters exist but are root-only here, so they are not used"
         gpu = (
             f"NVML energy counters of {d['gpu_model']} (whole GPUs)"
             if d["gpu_model"]

@@ -61,3 +61,13 @@ def test_meter_charges_the_process_trees_share_of_package_energy(tmp_path, monke
     assert m.cpu_seconds == pytest.approx(1.0)
     assert m.cpu_energy_kwh * 3.6e6 == pytest.approx(36.0 * 1.0 / 4.0)  # our share: 1 of 4
     assert m.basis == "RAPL measured, rest estimated"
+
+
+def test_counters_that_exist_but_cannot_be_read_are_reported(tmp_path, monkeypatch):
+    import os
+
+    make_domain(tmp_path, "intel-rapl:0", "package-0", 1_000)
+    assert not counters.rapl_unreadable(tmp_path)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as for a non-root user
+    assert counters.rapl_unreadable(tmp_path)
+    assert not counters.rapl_unreadable(tmp_path / "absent")
