@@ -100,10 +100,12 @@ class CarbonMagics(Magics):
             self.session = Session(self._settings())
         except SettingsError as error:
             raise UsageError(f"mlcost-magic: {error}") from None
-        self.session.live_meter_enabled = (
-            self.live_meter and getattr(shell, "kernel", None) is not None
-        )
+        self.session.live_meter_enabled = self._live_meter_wanted()
         self._panels: list = []
+
+    def _live_meter_wanted(self) -> bool:
+        """Only a Jupyter kernel has a frontend that can show display updates."""
+        return self.live_meter and getattr(self.shell, "kernel", None) is not None
 
     def _settings(self) -> Settings:
         return Settings(
@@ -134,9 +136,7 @@ class CarbonMagics(Magics):
             # Undo the change so the session and the trait agree, then say why in one line.
             self.set_trait(change["name"], change["old"])
             raise TraitError(f"mlcost-magic: {error}") from None
-        session.live_meter_enabled = (
-            self.live_meter and getattr(self.shell, "kernel", None) is not None
-        )
+        session.live_meter_enabled = self._live_meter_wanted()
 
     # -- %%carbon ---------------------------------------------------------------------------
     @magic_arguments()
@@ -157,8 +157,8 @@ class CarbonMagics(Magics):
         """Measure this cell's energy (CPU, RAM, GPU), duration and CO2; record it in the ledger.
 
         Prints one line such as
-        ``Small RF · 1.62 s · 4.1 mWh (CPU 3.2, RAM 0.9, GPU 0) · 0.23 mg CO2e at 56 g/kWh (FRA)
-        · estimated``. The cell runs as usual: its last expression is its output and its
+        ``Small RF · 573 ms · 759 µWh (CPU 746, RAM 13.2, GPU 0) · 42.6 µg CO2e at 56.0 g/kWh
+        (FRA) · accuracy 0.867 · estimated``. The cell runs as usual: its last expression is its output and its
         exceptions propagate. Inside the cell, ``mlcost_magic.log_metric(name, value)`` attaches
         a metric. See ``%carbon status`` for the method and constants.
         """
