@@ -158,9 +158,10 @@ class CarbonMagics(Magics):
 
         Prints one line such as
         ``Small RF · 573 ms · 759 µWh (CPU 746, RAM 13.2, GPU 0) · 42.6 µg CO2e at 56.0 g/kWh
-        (FRA) · accuracy 0.867 · estimated``. The cell runs as usual: its last expression is its output and its
-        exceptions propagate. Inside the cell, ``mlcost_magic.log_metric(name, value)`` attaches
-        a metric. See ``%carbon status`` for the method and constants.
+        (FRA) · accuracy 0.867 · estimated``. The cell runs as usual: its last expression is
+        its output and its exceptions propagate. Inside the cell,
+        ``mlcost_magic.log_metric(name, value)`` attaches a metric. See ``%carbon status`` for
+        the method and constants.
         """
         __tracebackhide__ = True  # noqa: F841 (read by IPython's traceback formatter)
         args = parse_argstring(self.carbon_cell, line)
