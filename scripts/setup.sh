@@ -21,6 +21,9 @@ fi
 if [ "$extras" = "test" ] && [ ! -x /usr/bin/chromium ]; then
   # Debian's Chromium for the JupyterLab browser test (Playwright's own download is not used).
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  for attempt in 1 2 3; do  # a mirror hiccup should not fail a whole CI run
+    if apt-get update -qq && apt-get install -y -qq chromium >/dev/null; then break; fi
+    [ "$attempt" = 3 ] && { echo "could not install Debian's chromium" >&2; exit 1; }
+    sleep 10
+  done
 fi
