@@ -10,6 +10,21 @@ from mlcost_magic.metrics import FIXED_COLUMNS
 
 XSS_LABEL = "<img src=x onerror=alert(1)>"
 
+# What Session.describe() returns, for tests of the panel footer and the report.
+DESCRIPTION = {
+    "method": "estimate:tdp-4W/thread",
+    "country_iso_code": "FRA",
+    "country_name": "France",
+    "carbon_intensity_g_per_kwh": 56.0,
+    "intensity_source": "codecarbon:global_energy_mix",
+    "pue": 1.0,
+    "cpu_power_w_per_thread": 4.0,
+    "ram_power_w_per_gb": 0.3725,
+    "cpu_model": "Test CPU",
+    "ledger_path": "/tmp/ledger.sqlite",
+    "session_id": "s1",
+}
+
 _DEFAULTS = {
     "session_id": "s1",
     "kind": "training",

@@ -8,23 +8,9 @@ import html
 import pandas as pd
 import pytest
 from IPython.core.events import EventManager, available_events
-from ledger_frames import XSS_LABEL, make_frame
+from ledger_frames import DESCRIPTION, XSS_LABEL, make_frame
 
 from mlcost_magic import formatting, metrics, panel
-
-DESCRIPTION = {
-    "method": "estimate:tdp-4W/thread",
-    "country_iso_code": "FRA",
-    "country_name": "France",
-    "carbon_intensity_g_per_kwh": 56.0,
-    "intensity_source": "codecarbon:global_energy_mix",
-    "pue": 1.0,
-    "cpu_power_w_per_thread": 4.0,
-    "ram_power_w_per_gb": 0.3725,
-    "cpu_model": "Test CPU",
-    "ledger_path": "/tmp/ledger.sqlite",
-    "session_id": "s1",
-}
 
 
 class FakeSession:

@@ -7,22 +7,12 @@ import datetime as dt
 import html
 import re
 
+from ledger_frames import DESCRIPTION as BASE_DESCRIPTION
 from ledger_frames import XSS_LABEL, make_frame, random_frame
 
 from mlcost_magic import report
 
-DESCRIPTION = {
-    "method": "estimate:tdp-4W/thread",
-    "country_iso_code": "FRA",
-    "country_name": "France",
-    "carbon_intensity_g_per_kwh": 56.0,
-    "intensity_source": "codecarbon:global_energy_mix",
-    "pue": 1.0,
-    "cpu_power_w_per_thread": 4.0,
-    "ram_power_w_per_gb": 0.3725,
-    "ledger_path": "/data/<ledger>.sqlite",
-    "session_id": "s1",
-}
+DESCRIPTION = {**BASE_DESCRIPTION, "ledger_path": "/data/<ledger>.sqlite"}  # must be escaped
 
 
 def test_report_is_self_contained_with_table_figure_method_and_machine(tmp_path):
