@@ -98,6 +98,12 @@ def report_html(
     machine = [(meaning, _distinct(frame, column)) for column, meaning in MACHINE_COLUMNS]
     machine = [(meaning, value) for meaning, value in machine if value]
     notes = [
+        "Energy = (CPU + RAM + GPU) x PUE. CPU: the CPU-seconds of the measured process and its "
+        "children x watts per busy thread (from CodeCarbon's TDP table, or its 4 W default for "
+        "CPUs it does not know), or RAPL counters where readable. RAM: watts per GB x resident "
+        "GB (Green Algorithms). GPU: NVML energy counters. CO2 = energy x carbon intensity.",
+        "Every figure is an estimate: use it to compare runs on one machine. Published "
+        "comparisons find CodeCarbon-style estimates up to 40 % off a wall-power meter.",
         "CO2 per metric point is CodeCarbon's 'CO2 per accuracy point' (CO2 / metric); "
         "metric per g CO2 is mlflow-emissions-sdk's accuracy per emission (metric / g CO2).",
         "For lower-is-better metrics (rmse, loss, ...) 1/metric is used, so lower CO2 per point "
