@@ -100,9 +100,15 @@ class Ledger:
     >>> Ledger("mlcost_ledger.sqlite").to_frame()          # every run of every session
     """
 
-    def __init__(self, path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = False):
+        """Open the ledger at path (default: $MLCOST_LEDGER, else ./mlcost_ledger.sqlite).
+
+        Reading a ledger that does not exist is an error (a typo should not look like an empty
+        ledger); sessions open theirs with create=True."""
         self.path = Path(path or os.environ.get("MLCOST_LEDGER") or DEFAULT_LEDGER_NAME)
         self.path = self.path.expanduser().absolute()
+        if not create and not self.path.exists():
+            raise FileNotFoundError(f"no ledger at {self.path}")
         self.in_memory = False  # True after a fallback: the file could not be written
         self._sessions: list[dict] = []  # sessions opened here, replayed on fallback
         self._lock = threading.RLock()  # one connection, shared by the threads of a process

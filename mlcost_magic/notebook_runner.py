@@ -202,15 +202,16 @@ def resolve_ledger(
 
 
 def _session_ids(ledger_path: Path) -> set[str]:
-    if not ledger_path.exists():
-        return set()
     frame = _read_ledger(ledger_path)
-    return set(frame["session_id"].dropna()) if len(frame) else set()
+    return set(frame["session_id"].dropna()) if frame is not None and len(frame) else set()
 
 
 def _read_ledger(ledger_path: Path, session_ids: list[str] | None = None):
+    """The ledger's runs (of these sessions), or None when no notebook has written one yet."""
     from .ledger import Ledger
 
+    if not ledger_path.exists():
+        return None
     ledger = Ledger(ledger_path)
     try:
         frame = ledger.to_frame()
@@ -279,15 +280,16 @@ def run_notebooks(
         result = NotebookResult(source.name, source, executed, wall_s, error)
         result.session_ids = sorted(_session_ids(ledger) - before)
         result.frame = _read_ledger(ledger, result.session_ids)
+        recorded = 0 if result.frame is None else len(result.frame)
         verdict = "ok" if result.ok else "FAILED"
         print(
-            f"  {verdict} in {wall_s:.1f} s, {len(result.frame)} runs recorded",
+            f"  {verdict} in {wall_s:.1f} s, {recorded} runs recorded",
             file=stream,
             flush=True,
         )
         if error:
             print(f"  {error.splitlines()[0]}", file=stream, flush=True)
-        if artefacts and len(result.frame):
+        if artefacts and recorded:
             stem = source.stem
             try:
                 result.figure = _write_figure(result.frame, output / f"{stem}.png")

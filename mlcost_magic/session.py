@@ -205,7 +205,7 @@ class Session:
         self.session_id = uuid.uuid4().hex[:16]
         self.hardware = detect_hardware(resolve_cpu_power_override(self.settings))
         self.meter = Meter(self.hardware, self._constants(self.settings))
-        self.ledger = Ledger(resolve_ledger_path(self.settings))
+        self.ledger = Ledger(resolve_ledger_path(self.settings), create=True)
         self.ledger.open_session(self._session_row())
         self.live_meter_enabled = False
         self._active: list[Run] = []
@@ -245,7 +245,7 @@ class Session:
             hw.cpu_power = cpu_power_for(hw.cpu_model, hw.cpu_count, hw.cpu_sockets, override)
         new_path = resolve_ledger_path(settings)
         if new_path != self.ledger.path:
-            ledger = Ledger(new_path)
+            ledger = Ledger(new_path, create=True)
             ledger.open_session(self._session_row())
             self.ledger.close()
             self.ledger = ledger

@@ -87,7 +87,7 @@ def test_processes_creating_one_new_ledger_at_once_all_write_to_it(isolated_env)
         "from mlcost_magic.ledger import Ledger\n"
         "warnings.simplefilter('error')\n"  # a LedgerWarning fails the process
         "time.sleep(max(float(sys.argv[1]) - time.time(), 0))\n"  # all open at the same instant
-        "ledger = Ledger(sys.argv[2])\n"
+        "ledger = Ledger(sys.argv[2], create=True)\n"
     )
     for attempt in range(8):
         path = isolated_env / f"new-{attempt}.sqlite"
@@ -96,3 +96,9 @@ def test_processes_creating_one_new_ledger_at_once_all_write_to_it(isolated_env)
             subprocess.Popen([sys.executable, "-c", code, start_at, str(path)]) for _ in range(3)
         ]
         assert [p.wait() for p in procs] == [0, 0, 0]
+
+
+def test_reading_a_ledger_that_does_not_exist_is_an_error_not_an_empty_table(isolated_env):
+    with pytest.raises(FileNotFoundError, match="no ledger at .*typo.sqlite"):
+        Ledger(isolated_env / "typo.sqlite")
+    assert not (isolated_env / "typo.sqlite").exists()
