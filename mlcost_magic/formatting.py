@@ -36,9 +36,6 @@ EMPTY_HTML = (
 )
 FAILED_STATUSES = frozenset({"error", "interrupted", "lost"})
 
-# Durations: (seconds per unit, suffix), smallest first.
-DURATION_SCALES_S = ((1e-3, "ms"), (1.0, "s"), (60.0, "min"), (3600.0, "h"))
-
 
 @dataclass(frozen=True)
 class Column:
@@ -113,11 +110,7 @@ def _scale(frame: pd.DataFrame, column: Column) -> tuple[float, str]:
         return units.mass_scale(typical)
     if column.kind == "energy_kwh":
         return units.energy_scale(typical)
-    chosen = DURATION_SCALES_S[1] if typical == 0 else DURATION_SCALES_S[0]
-    for factor, suffix in DURATION_SCALES_S:
-        if typical >= factor:
-            chosen = (factor, suffix)
-    return chosen
+    return units.duration_scale(typical) if typical else (1.0, "s")
 
 
 def _cells(frame: pd.DataFrame, column: Column) -> tuple[str, list[str]]:

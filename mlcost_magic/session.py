@@ -29,7 +29,7 @@ from .settings import (
     resolve_pue,
     resolve_ram_power,
 )
-from .units import format_duration, format_energy, format_mass, format_number
+from .units import energy_scale, format_duration, format_energy, format_mass, format_number
 
 STATUSES = ("running", "ok", "error", "interrupted", "lost")
 
@@ -104,8 +104,6 @@ class Run:
         head = self.label if self.status in ("ok", "running") else f"{self.label} · {self.status}"
         if m is None:
             return f"{head} · not measured"
-        from .units import energy_scale
-
         factor, _unit = energy_scale(m.energy_kwh)
         parts = ", ".join(
             f"{name} {format_number(kwh * m.pue / factor)}"

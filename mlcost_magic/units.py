@@ -10,6 +10,7 @@ BYTES_PER_GB = 1e9
 # (factor relative to the base unit, suffix), smallest first.
 ENERGY_SCALES_WH = ((1e-6, "µWh"), (1e-3, "mWh"), (1.0, "Wh"), (1e3, "kWh"), (1e6, "MWh"))
 MASS_SCALES_G = ((1e-6, "µg"), (1e-3, "mg"), (1.0, "g"), (1e3, "kg"), (1e6, "t"))
+DURATION_SCALES_S = ((1e-3, "ms"), (1.0, "s"), (60.0, "min"), (3600.0, "h"))
 
 
 def choose_scale(value: float, scales: tuple[tuple[float, str], ...]) -> tuple[float, str]:
@@ -42,6 +43,11 @@ def mass_scale(kg: float) -> tuple[float, str]:
     """(factor in kg, suffix) for a mass given in kg."""
     factor_g, suffix = choose_scale(kg * 1e3, MASS_SCALES_G)
     return factor_g / 1e3, suffix
+
+
+def duration_scale(seconds: float) -> tuple[float, str]:
+    """(factor in s, suffix) for a duration given in seconds."""
+    return choose_scale(seconds, DURATION_SCALES_S)
 
 
 def format_energy(kwh: float) -> str:
