@@ -31,8 +31,6 @@ from .settings import (
 )
 from .units import energy_scale, format_duration, format_energy, format_mass, format_number
 
-STATUSES = ("running", "ok", "error", "interrupted", "lost")
-
 
 class MeasurementWarning(UserWarning):
     """Our own measurement failed; the user's code ran (or failed) exactly as it would have."""
