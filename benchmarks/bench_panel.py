@@ -1,124 +1,205 @@
-"""Time from a run's end to the panel showing it, at 10, 100 and 1,000 runs in the session,
-against drawing the same four-panel figure with plain seaborn as CodeCarbon's model-comparison
-tutorial does (pyplot subplots, sns.barplot / sns.scatterplot, one annotation per run, tight
-layout, savefig PNG), measured in the same run on the same machine.
+"""A displayed panel must never hold up the kernel: measured in a real kernel through
+jupyter_client, the way a user waits, at 100 and 1,000 runs in the session, with the other
+core idle and then busy.
 
-"Run end to panel" = leaving a real ``Session.track()`` block (ledger write, listener: re-read
-the session and reset the table) + the deferred figure redraw in ``post_run_cell``.
+For each of 10 samples, with and without a displayed panel (the baseline, same kernel, same
+cell):
+  * added return time: a ``%%carbon -q`` cell whose body ends by reading the clock; the
+    figure is the time from that moment to the client receiving the execute reply;
+  * next-cell start: a plain cell sent the moment that reply arrives; the figure is the time
+    from sending it to its first statement running;
+  * figure shown: the time from the end of the tracked cell's body to the kernel sending the
+    figure widget's new value (iopub comm message, header date).
 
-    .venv/bin/python benchmarks/bench_panel.py [--repeats 5]
+    .venv/bin/python benchmarks/bench_panel.py [--samples 10] [--sizes 100 1000] [--no-load]
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import fresh_ledger_env, quiet_codecarbon  # noqa: E402
-
-SIZES = (10, 100, 1000)
-LABELS = 10
-TARGETS_MS = {100: 250, 1000: 1000}
+TARGET_ADDED_MS = 50
+TARGET_FIGURE_S = 1.0
+PROBE = "%%carbon -q probe --metric accuracy=0.8\n_t_body_end = time.time()"
+NEXT = "_t_next_start = time.time()"
 
 
-class _Shell:
-    """Just the shell events the panel registers with."""
+class Kernel:
+    def __init__(self, ledger: Path):
+        from jupyter_client.manager import KernelManager
 
-    def __init__(self):
-        from IPython.core.events import EventManager, available_events
+        env = dict(os.environ, MLCOST_LEDGER=str(ledger), MLCOST_COUNTRY="FRA")
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel(env=env)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
 
-        self.events = EventManager(self, available_events)
+    def execute(self, code: str, expressions: dict | None = None, timeout_s: float = 120):
+        """Send, wait for the reply; (reply content, sent at, received at) in time.time()."""
+        sent = time.time()
+        msg_id = self.client.execute(code, user_expressions=expressions or {})
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                reply = self.client.get_shell_msg(timeout=1)
+            except Exception:
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id:
+                received = time.time()
+                if reply["content"]["status"] != "ok":
+                    raise RuntimeError(f"{code!r} failed: {reply['content']}")
+                return reply["content"], sent, received
+        raise TimeoutError(code)
+
+    def value(self, content: dict, name: str) -> str:
+        return content["user_expressions"][name]["data"]["text/plain"]
+
+    def figure_update_after(self, comm_id: str, after: float, timeout_s: float) -> float | None:
+        """The kernel's send time of the first figure update sent after `after`, or None."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.1)
+            except Exception:
+                continue
+            if msg["msg_type"] != "comm_msg" or msg["content"].get("comm_id") != comm_id:
+                continue
+            data = msg["content"].get("data", {})
+            paths = data.get("buffer_paths", [])
+            if data.get("method") == "update" and (
+                ["value"] in paths or "value" in data.get("state", {})
+            ):
+                sent_at = msg["header"]["date"].timestamp()
+                if sent_at > after:
+                    return sent_at
+        return None
+
+    def drain_iopub(self) -> None:
+        while True:
+            try:
+                self.client.get_iopub_msg(timeout=0.05)
+            except Exception:
+                return
+
+    def shutdown(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
 
 
-def _populate(session, count: int, start: int) -> None:
-    import random
+def populate(kernel: Kernel, runs: int) -> None:
+    code = (
+        "import random as _r\n"
+        f"for _i in range({runs}):\n"
+        "    with mlcost_magic.track(f'model-{_i % 10}', quiet=True) as _run:\n"
+        "        _run.log_metric('accuracy', 0.7 + 0.02 * (_i % 10) + _r.uniform(-0.01, 0.01))\n"
+    )
+    kernel.execute(code, timeout_s=600)
 
-    rng = random.Random(start)
-    for number in range(start, start + count):
-        label = f"model-{number % LABELS}"
-        with session.track(label, quiet=True) as run:
-            run.log_metric("accuracy", 0.7 + 0.02 * (number % LABELS) + rng.uniform(-0.01, 0.01))
+
+def sample(kernel: Kernel, comm_id: str | None) -> tuple[float, float, float | None]:
+    """(added return ms, next-cell start ms, figure shown s or None) for one probe cell."""
+    content, _sent, received = kernel.execute(PROBE, {"end": "_t_body_end"})
+    body_end = float(kernel.value(content, "end"))
+    content, sent_next, _ = kernel.execute(NEXT, {"start": "_t_next_start"})
+    next_start = float(kernel.value(content, "start"))
+    figure_s = None
+    if comm_id is not None:
+        shown = kernel.figure_update_after(comm_id, body_end, timeout_s=10)
+        figure_s = None if shown is None else shown - body_end
+    kernel.drain_iopub()
+    return (received - body_end) * 1e3, (next_start - sent_next) * 1e3, figure_s
 
 
-def tutorial_figure_s(frame) -> float:
-    """The tutorial's figure with plain seaborn on pyplot, to PNG bytes; seconds."""
-    import matplotlib
+def measure(kernel: Kernel, samples: int, comm_id: str | None) -> list[tuple]:
+    sample(kernel, comm_id)  # warm-up
+    return [sample(kernel, comm_id) for _ in range(samples)]
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
 
-    started = time.perf_counter()
-    fig, axes = plt.subplots(2, 2, figsize=(14, 10))
-    fig.suptitle("Model Efficiency Comparison", fontsize=16, fontweight="bold")
-    sns.barplot(data=frame, x="label", y="emissions_kg", ax=axes[0, 0])
-    axes[0, 0].tick_params(axis="x", rotation=45)
-    for ax, x in ((axes[0, 1], "accuracy"), (axes[1, 0], "duration_s")):
-        sns.scatterplot(data=frame, x=x, y="emissions_kg", hue="label", s=200, ax=ax, legend=False)
-        for label, xv, yv in zip(frame["label"], frame[x], frame["emissions_kg"], strict=True):
-            ax.annotate(label, (xv, yv), xytext=(8, 8), textcoords="offset points", fontsize=9)
-        ax.grid(True, alpha=0.3)
-    sns.barplot(data=frame, x="label", y="emissions_kg_per_metric_point", ax=axes[1, 1])
-    axes[1, 1].tick_params(axis="x", rotation=45)
-    plt.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=72)
-    plt.close(fig)
-    return time.perf_counter() - started
+def busy_core() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def run_scenario(sizes: list[int], samples: int, loaded: bool) -> list[tuple]:
+    folder = Path(tempfile.mkdtemp(prefix="mlcost-bench-panel-"))
+    kernel = Kernel(folder / "ledger.sqlite")
+    load = busy_core() if loaded else None
+    rows = []
+    try:
+        kernel.execute("%load_ext mlcost_magic\nimport time, mlcost_magic")
+        recorded = 0
+        for size in sizes:
+            populate(kernel, size - recorded)
+            plain = measure(kernel, samples, None)
+            content, _, _ = kernel.execute(
+                "%carbon panel", {"id": "get_ipython()._mlcost_magics._panels[-1].figure.model_id"}
+            )
+            comm_id = kernel.value(content, "id").strip("'")
+            kernel.drain_iopub()
+            with_panel = measure(kernel, samples, comm_id)
+            content, _, _ = kernel.execute(
+                "get_ipython()._mlcost_magics._panels.pop().close()",
+                {"n": "len(get_ipython()._mlcost_magics.session.read_runs())"},
+            )
+            recorded = int(kernel.value(content, "n"))
+            rows.append((size, plain, with_panel))
+    finally:
+        if load is not None:
+            load.kill()
+            load.wait()
+        kernel.shutdown()
+    return rows
+
+
+def report(rows: list[tuple], loaded: bool) -> None:
+    state = "other core busy" if loaded else "idle"
+    for size, plain, with_panel in rows:
+        added = [p[0] for p in with_panel]
+        base = [p[0] for p in plain]
+        start = [p[1] for p in with_panel]
+        start_base = [p[1] for p in plain]
+        figures = [p[2] for p in with_panel]
+        missed = sum(f is None for f in figures)
+        shown = [f for f in figures if f is not None]
+        added_ms = statistics.median(added) - statistics.median(base)
+        start_ms = statistics.median(start) - statistics.median(start_base)
+        figure_text = (
+            f"{statistics.median(shown):.2f} s (max {max(shown):.2f})" if shown else "never"
+        )
+        if missed:
+            figure_text += f", {missed} of {len(figures)} not shown within 10 s"
+        print(
+            f"| {size} runs, {state} | return {statistics.median(added):.1f} ms vs "
+            f"{statistics.median(base):.1f} ms without panel: **+{added_ms:.1f} ms** "
+            f"| next cell starts {statistics.median(start):.1f} ms vs "
+            f"{statistics.median(start_base):.1f} ms: **+{start_ms:.1f} ms** "
+            f"| figure shows the run after {figure_text} "
+            f"| <= {TARGET_ADDED_MS} ms, <= {TARGET_ADDED_MS} ms, <= {TARGET_FIGURE_S:g} s |"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--no-load", action="store_true", help="skip the busy-core scenario")
     args = parser.parse_args()
-    fresh_ledger_env()
-    quiet_codecarbon()
-    from mlcost_magic.panel import CarbonPanel
-    from mlcost_magic.session import Session
-
-    session = Session()
-    shell = _Shell()
-    panel = CarbonPanel(session, shell)
-    rows = []
-    recorded = 0
-    for size in SIZES:
-        # Fill up to size - repeats; each measured repeat then adds one run, ending at `size`.
-        target_before = max(size - args.repeats, recorded)
-        _populate(session, target_before - recorded, recorded)
-        recorded = target_before
-        tables, figures, totals, baselines = [], [], [], []
-        for repeat in range(args.repeats):
-            with session.track(f"model-{repeat % LABELS}", quiet=True) as run:
-                run.log_metric("accuracy", 0.8)
-                ended = time.perf_counter()
-            shell.events.trigger("post_run_cell", None)
-            totals.append(time.perf_counter() - ended)
-            tables.append(panel.last_table_s)
-            figures.append(panel.last_figure_s)
-            recorded += 1
-            baselines.append(tutorial_figure_s(session.to_frame()))
-        rows.append((recorded, tables, figures, totals, baselines))
-    panel.close()
-    session.close()
-
     print(
-        "| runs | listener: table | figure redraw | run end to panel | tutorial seaborn figure "
-        "| ratio | target |"
+        "| panel displayed (medians of "
+        f"{args.samples}) | `%%carbon -q` return, added | next cell start, added "
+        "| figure shows the new run | targets |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---|")
-    for size, tables, figures, totals, baselines in rows:
-        ms = [statistics.median(x) * 1e3 for x in (tables, figures, totals, baselines)]
-        target = next((f"< {ms_} ms" for n, ms_ in TARGETS_MS.items() if n == size), "")
-        print(
-            f"| {size} | {ms[0]:.0f} ms | {ms[1]:.0f} ms | {ms[2]:.0f} ms | {ms[3]:.0f} ms "
-            f"| {ms[2] / ms[3]:.2f} | {target} |"
-        )
-    print(f"\nmedians of {args.repeats} runs each; ratio = run end to panel / tutorial figure")
+    print("|---|---|---|---|---|")
+    report(run_scenario(args.sizes, args.samples, loaded=False), loaded=False)
+    if not args.no_load:
+        report(run_scenario(args.sizes, args.samples, loaded=True), loaded=True)
 
 
 if __name__ == "__main__":

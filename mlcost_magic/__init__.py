@@ -1,15 +1,30 @@
 """mlcost-magic: measure the energy and CO2 of notebook cells and scripts, built on CodeCarbon.
 
-In a notebook: `%load_ext mlcost_magic`, then `%%carbon "Small RF" --metric accuracy=acc`.
-In a script: `with mlcost_magic.track("Small RF") as run: ...; run.log_metric("accuracy", acc)`.
+In a notebook: ``%load_ext mlcost_magic``, then ``%%carbon "Small RF" --metric accuracy=acc``.
+In a script: ``with mlcost_magic.track("Small RF") as run: ...; run.log_metric("accuracy", acc)``.
+
+The data path of one run, as the layout shows it:
+    magics.py            the cell (IPython glue: %%carbon, %carbon, settings as traits)
+    measure/             counters, hardware, CodeCarbon data, settings -> the meter
+    tracking.py, run.py  one run's life (start, measure, end) and its record
+    session.py           what a kernel's runs share (meter, ledger, listeners)
+    store/               the ledger: rows in, rows out
+    compare/             derived trade-off columns, aggregates: the comparison, once
+    views/               table, figure, report, panel, live meter, status
+    tutorials/           tutorial data and the headless notebook runner (extra: tutorials)
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from . import _compat
+from .errors import MlcostWarning
+
+__version__ = "0.2.0"
 
 __all__ = [
     "Ledger",
+    "MlcostWarning",
+    "compare",
     "current_session",
     "load_ipython_extension",
     "log_metric",
@@ -17,6 +32,8 @@ __all__ = [
     "track_inference",
     "unload_ipython_extension",
 ]
+
+_compat.install()
 
 
 def __getattr__(name: str):
@@ -26,9 +43,13 @@ def __getattr__(name: str):
 
         return getattr(session, name)
     if name == "Ledger":
-        from .ledger import Ledger
+        from .store.ledger import Ledger
 
         return Ledger
+    if name == "compare":
+        from .compare.comparison import compare
+
+        return compare
     raise AttributeError(f"module 'mlcost_magic' has no attribute {name!r}")
 
 

@@ -7,64 +7,28 @@ with tracebacks pointing at the user's own lines.
 
 from __future__ import annotations
 
-import argparse
 import ast
-import math
-import shlex
-import warnings
 
 from IPython.core.displayhook import DisplayHook
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import (
-    MagicArgumentParser,
-    argument,
-    magic_arguments,
-    parse_argstring,
-)
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, TraitError, Unicode, observe
 
-from .session import Run, Session, activate, check_metric
-from .settings import Settings, SettingsError
-
-
-class MetricWarning(UserWarning):
-    """A --metric expression failed or was not a number; the run is kept without it."""
-
-
-def _split_pair(text: str, what: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip() or not value.strip():
-        raise UsageError(f"{what} must look like NAME=VALUE, got {text!r}")
-    return key.strip(), value.strip()
-
-
-def _unquote(text: str) -> str:
-    """magic_arguments keeps quotes: '"Small RF"' -> 'Small RF' (an apostrophe stays as typed)."""
-    try:
-        return " ".join(shlex.split(text)).strip()
-    except ValueError:
-        return text.strip()
-
-
-def _line_parser() -> MagicArgumentParser:
-    parser = MagicArgumentParser(prog="%carbon", add_help=False)
-    commands = parser.add_subparsers(dest="command", parser_class=MagicArgumentParser)
-    table = commands.add_parser("table", help="the ledger as a DataFrame (this session)")
-    table.add_argument("--all", action="store_true", help="every session in the ledger")
-    commands.add_parser("status", help="method, constants, carbon intensity, ledger, session")
-    export = commands.add_parser("export", help="write the ledger to PATH (.csv or .json)")
-    export.add_argument("path")
-    export.add_argument("--all", action="store_true", help="every session in the ledger")
-    commands.add_parser("panel", help="the live comparison panel (table and trade-off plots)")
-    plot = commands.add_parser("plot", help="the four-panel trade-off figure")
-    plot.add_argument("--save", metavar="PATH", help="also write it (PNG, SVG or PDF)")
-    plot.add_argument("--metric", help="quality metric (default: accuracy, else the first)")
-    report = commands.add_parser("report", help="write a self-contained HTML report")
-    report.add_argument("path")
-    report.add_argument("--all", action="store_true", help="every session in the ledger")
-    report.add_argument("--metric", help="quality metric (default: accuracy, else the first)")
-    return parser
+from .errors import SettingsError
+from .magic_args import (
+    HELP_WORDS,
+    check_variable_name,
+    line_parser,
+    one_line,
+    split_line,
+    split_pair,
+)
+from .measure.settings import Settings
+from .run import check_inferences, check_metric_name
+from .session import Session, activate, active_session
+from .tracking import DeferredMetric
+from .views.frontend import jupyter_frontend
 
 
 @magics_class
@@ -105,7 +69,7 @@ class CarbonMagics(Magics):
 
     def _live_meter_wanted(self) -> bool:
         """Only a Jupyter kernel has a frontend that can show display updates."""
-        return self.live_meter and getattr(self.shell, "kernel", None) is not None
+        return self.live_meter and jupyter_frontend(self.shell)
 
     def _settings(self) -> Settings:
         return Settings(
@@ -152,6 +116,7 @@ class CarbonMagics(Magics):
         help="after the cell, evaluate EXPR in the notebook and store it as metric NAME",
     )
     @argument("--inferences", type=int, metavar="N", help="an inference run of N predictions")
+    @no_var_expand
     @cell_magic("carbon")
     def carbon_cell(self, line: str, cell: str):
         """Measure this cell's energy (CPU, RAM, GPU), duration and CO2; record it in the ledger.
@@ -162,40 +127,35 @@ class CarbonMagics(Magics):
         its output and its exceptions propagate. Inside the cell,
         ``mlcost_magic.log_metric(name, value)`` attaches a metric. See ``%carbon status`` for
         the method and constants.
+
+        The line is split like a shell line: quote a label or an option value that has spaces
+        (``--tag "note=two words"``, ``--metric "accuracy=evaluate(model, X, y)"``). It is
+        taken literally: ``{var}`` and ``$var`` are not expanded (as with ``%%time``).
         """
         __tracebackhide__ = True  # noqa: F841 (read by IPython's traceback formatter)
-        args = parse_argstring(self.carbon_cell, line)
-        label = _unquote(" ".join(args.label)) or f"cell {self.shell.displayhook.prompt_count}"
-        tags = dict(_split_pair(t, "--tag") for t in args.tag)
-        metrics = [_split_pair(m, "--metric") for m in args.metric]
-        for name, expression in metrics:
-            try:
-                check_metric(name, 0.0)
-                compile(expression, "<metric>", "eval")
-            except (SyntaxError, ValueError) as error:
-                raise UsageError(f"--metric {name}={expression}: {error}") from None
-        if args.output is not None and not args.output.isidentifier():
-            raise UsageError(f"-o needs a variable name, got {args.output!r}")
-        if args.inferences is not None and args.inferences < 0:
-            raise UsageError(f"--inferences must be >= 0, got {args.inferences}")
+        words = split_line(line)
+        args = self.carbon_cell.parser.parse_args(words)
+        label = " ".join(args.label).strip() or f"cell {self.shell.displayhook.prompt_count}"
+        tags = dict(split_pair(t, "--tag") for t in args.tag)
+        deferred = tuple(self._deferred_metric(m) for m in args.metric)
+        output = check_variable_name(args.output)
+        try:
+            inferences = check_inferences(args.inferences)
+        except ValueError as error:
+            raise UsageError(f"--inferences: {error}") from None
         body, last = self._compile(line, cell)
-
-        def evaluate_metrics(run: Run) -> None:
-            if run.status == "ok":
-                for name, expression in metrics:
-                    self._record_metric(run, name, expression)
 
         ns = self.shell.user_ns
         tracking = self.session.track(
             label,
             tags,
             quiet=args.quiet,
-            after=evaluate_metrics,
-            kind="inference" if args.inferences is not None else "training",
-            inferences=args.inferences,
+            kind="inference" if inferences is not None else "training",
+            inferences=inferences,
+            deferred_metrics=deferred,
         )
-        if args.output:
-            ns[args.output] = tracking.run
+        if output:
+            ns[output] = tracking.run
         with tracking:
             exec(body, ns)
             value = eval(last, ns) if last is not None else None
@@ -203,6 +163,18 @@ class CarbonMagics(Magics):
         if last is None or DisplayHook.semicolon_at_end_of_expression(cell):
             return None
         return value
+
+    def _deferred_metric(self, text: str) -> DeferredMetric:
+        """--metric NAME=EXPR, checked now (name, syntax), evaluated after the measurement."""
+        name, expression = split_pair(text, "--metric")
+        try:
+            name = check_metric_name(name)
+            code = compile(expression, "<--metric>", "eval")
+        except (SyntaxError, ValueError) as error:
+            hint = " (quote it if it has spaces)" if isinstance(error, SyntaxError) else ""
+            raise UsageError(f"--metric {text}: {one_line(error)}{hint}") from None
+        namespace = self.shell.user_ns
+        return DeferredMetric(name, expression, lambda: eval(code, namespace))
 
     def _compile(self, line: str, cell: str):
         """Compile the cell like %%time, under a name whose cached source is the whole cell, so
@@ -222,99 +194,30 @@ class CarbonMagics(Magics):
         body = self.shell.compile(tree, filename, "exec")
         return body, last
 
-    def _record_metric(self, run: Run, name: str, expression: str) -> None:
-        try:
-            value = eval(expression, self.shell.user_ns)
-            if isinstance(value, bool) or not math.isfinite(float(value)):
-                raise ValueError(f"{value!r} is not a finite number")
-            run.log_metric(name, float(value))
-        except Exception as error:
-            warnings.warn(
-                f"mlcost-magic: --metric {name}={expression} failed ({type(error).__name__}: "
-                f"{error}); run {run.label!r} recorded without it",
-                MetricWarning,
-                stacklevel=2,
-            )
-
     # -- %carbon ----------------------------------------------------------------------------
+    @no_var_expand
     @line_magic("carbon")
     def carbon_line(self, line: str = ""):
         """Work with the ledger and the comparison of runs.
 
         %carbon status              method, constants, country and carbon intensity, ledger
-        %carbon table [--all]       the ledger as a pandas DataFrame (this session; --all: every)
+        %carbon table [--all] [--metric NAME]   the runs as a pandas DataFrame (--all: every
+                                                session), trade-off columns for NAME
         %carbon export PATH [--all] write runs to PATH.csv (CodeCarbon's names) or PATH.json
         %carbon panel               live comparison panel: table and trade-off figure
         %carbon plot [--save PATH] [--metric NAME]   the four-panel trade-off figure
-        %carbon report PATH.html [--all]             self-contained HTML report
+        %carbon report PATH.html [--all] [--metric NAME]   self-contained HTML report
+
+        Quote paths with spaces; the line is taken literally ({var} and $var not expanded).
         """
-        from IPython.utils.process import arg_split
+        from .commands import run_command
 
-        words = arg_split(line, posix=True)
-        if not words:
-            words = ["status"]
-        try:
-            args = _line_parser().parse_args(words)
-        except SystemExit:  # argparse's own --help path
-            raise UsageError(_line_parser().format_help()) from None
-        return getattr(self, f"_cmd_{args.command}")(args)
-
-    def _cmd_status(self, args: argparse.Namespace) -> None:
-        print(self.session.status_text())
-
-    def _cmd_table(self, args: argparse.Namespace):
-        return self.session.to_frame(all_sessions=args.all)
-
-    def _cmd_export(self, args: argparse.Namespace) -> None:
-        from .export import export_runs
-
-        try:
-            path = export_runs(self.session.to_frame(all_sessions=args.all), args.path)
-        except ValueError as error:
-            raise UsageError(f"%carbon export: {error}") from None
-        print(f"Wrote {path}")
-
-    def _cmd_panel(self, args: argparse.Namespace):
-        from .panel import show_panel
-
-        panel = show_panel(self.session, self.shell)  # None in a terminal: a text table
-        if panel is not None:
-            self._panels.append(panel)
-
-    def _cmd_plot(self, args: argparse.Namespace):
-        from .plots import plot_tradeoffs
-
-        figure = plot_tradeoffs(self.session.to_frame(), metric=args.metric)
-        self._render_figures_as_png()
-        if args.save:
-            suffix = args.save.rsplit(".", 1)[-1].lower() if "." in args.save else ""
-            if suffix not in ("png", "svg", "pdf"):
-                raise UsageError(f"--save needs a .png, .svg or .pdf path, got {args.save!r}")
-            figure.savefig(args.save, bbox_inches="tight")
-            print(f"Wrote {args.save}")
-        return figure
-
-    def _render_figures_as_png(self) -> None:
-        """Let Out[n] show a returned Figure even where matplotlib's inline backend never
-        loaded (we draw without pyplot); a formatter the user already has is left alone."""
-        from matplotlib.figure import Figure
-
-        from .plots import figure_to_png_bytes
-
-        formatter = self.shell.display_formatter.formatters["image/png"]
-        try:
-            formatter.lookup_by_type(Figure)
-        except KeyError:
-            formatter.for_type(Figure, lambda figure: figure_to_png_bytes(figure, dpi=100))
-
-    def _cmd_report(self, args: argparse.Namespace) -> None:
-        from .report import write_report
-
-        if not args.path.lower().endswith((".html", ".htm")):
-            raise UsageError(f"%carbon report needs an .html path, got {args.path!r}")
-        frame = self.session.to_frame(all_sessions=args.all)
-        path = write_report(frame, args.path, self.session.describe(), metric=args.metric)
-        print(f"Wrote {path}")
+        words = split_line(line) or ["status"]
+        if HELP_WORDS.intersection(words):
+            print(line_parser().format_help())
+            return None
+        args = line_parser().parse_args(words)
+        return run_command(args, self.session, self.shell, self._panels)
 
     def close(self) -> None:
         for panel in self._panels:
@@ -346,8 +249,6 @@ def unload(shell) -> None:
             del table["carbon"]
     shell.magics_manager.registry.pop(type(magics).__name__, None)
     shell.configurables[:] = [c for c in shell.configurables if c is not magics]
-    from . import session as session_module
-
-    if session_module._active_session is magics.session:
+    if active_session() is magics.session:
         activate(None)
     magics.close()

@@ -50,6 +50,18 @@ def duration_scale(seconds: float) -> tuple[float, str]:
     return choose_scale(seconds, DURATION_SCALES_S)
 
 
+def scale_for(kind: str, typical: float) -> tuple[float, str]:
+    """(factor, suffix) for a column of ``kind`` ('mass_kg', 'energy_kwh', 'duration_s') whose
+    typical magnitude is ``typical``; (1, '') for anything else."""
+    if kind == "mass_kg":
+        return mass_scale(typical)
+    if kind == "energy_kwh":
+        return energy_scale(typical)
+    if kind == "duration_s":
+        return duration_scale(typical) if typical else (1.0, "s")
+    return 1.0, ""
+
+
 def format_energy(kwh: float) -> str:
     factor, suffix = energy_scale(kwh)
     return f"{format_number(kwh / factor)} {suffix}"

@@ -1,4 +1,4 @@
-"""Frames shaped like ``Ledger.to_frame()`` for the pure unit tests (metrics, plots, panel)."""
+"""Frames shaped like ``Ledger.read_runs()`` for the pure unit tests (metrics, plots, panel)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from mlcost_magic.metrics import FIXED_COLUMNS
+from mlcost_magic.compare.tradeoffs import FIXED_COLUMNS
 
 XSS_LABEL = "<img src=x onerror=alert(1)>"
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from mlcost_magic import datasets
+from mlcost_magic.tutorials import datasets
 
 EEG_COLUMNS = ["AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8"]
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from mlcost_magic.hardware import detect_gpus
+from mlcost_magic.measure.hardware import detect_gpus
+from mlcost_magic.measure.settings import Settings
 from mlcost_magic.session import Session
-from mlcost_magic.settings import Settings
 
 pytestmark = [
     pytest.mark.gpu,

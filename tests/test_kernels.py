@@ -9,7 +9,9 @@ import time
 import pytest
 from jupyter_client.manager import KernelManager
 
-from mlcost_magic.ledger import Ledger
+from mlcost_magic.measure.settings import Settings
+from mlcost_magic.session import Session
+from mlcost_magic.store.ledger import Ledger
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +62,7 @@ def test_interrupt_propagates_and_the_run_is_interrupted(kernel, ledger_path):
     kernel.manager.interrupt_kernel()
     reply = kernel.reply(msg_id)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
-    row = Ledger(ledger_path).to_frame().iloc[-1]
+    row = Ledger(ledger_path).read_runs().iloc[-1]
     assert (row.label, row.status) == ("waiting", "interrupted")
     assert 1.0 < row.duration_s < 10 and row.energy_kwh > 0
 
@@ -72,7 +74,9 @@ def test_killed_kernel_keeps_earlier_runs_and_shows_the_killed_one_lost(kernel, 
     time.sleep(1.5)
     kernel.manager.signal_kernel(signal.SIGKILL)  # as the OOM killer or `kill -9` would
     time.sleep(0.5)
-    frame = Ledger(ledger_path).to_frame()
+    session = Session(Settings(ledger_path=ledger_path))  # the next session finds it lost
+    frame = session.read_runs(all_sessions=True)
+    session.close()
     assert list(zip(frame.label, frame.status, strict=False)) == [
         ("first", "ok"),
         ("killed", "lost"),
@@ -97,7 +101,7 @@ def test_two_kernels_writing_300_runs_each_at_once(ledger_path):
     finally:
         for k in kernels:
             k.shutdown()
-    frame = Ledger(ledger_path).to_frame()
+    frame = Ledger(ledger_path).read_runs()
     assert len(frame) == 600 and set(frame.status) == {"ok"}
     assert frame.session_id.nunique() == 2
     assert sorted(frame.i[frame.label.str.startswith("k1 ")]) == list(range(300))

@@ -6,9 +6,10 @@ import sqlite3
 
 import pytest
 
-from mlcost_magic.ledger import Ledger, LedgerWarning
+from mlcost_magic.errors import LedgerWarning
+from mlcost_magic.measure.settings import Settings
 from mlcost_magic.session import Session
-from mlcost_magic.settings import Settings
+from mlcost_magic.store.ledger import Ledger
 
 
 def test_corrupt_ledger_is_moved_aside_never_overwritten(ledger_path):
@@ -20,7 +21,7 @@ def test_corrupt_ledger_is_moved_aside_never_overwritten(ledger_path):
     assert len(moved) == 1 and moved[0].read_bytes() == garbage
     with session.track("after", quiet=True):
         pass
-    assert list(Ledger(ledger_path).to_frame().label) == ["after"]
+    assert list(Ledger(ledger_path).read_runs().label) == ["after"]
     session.close()
 
 
@@ -66,7 +67,12 @@ def test_running_run_of_a_dead_process_is_lost(ledger_path):
         "os._exit(9)\n"  # dies mid-run, like a killed kernel
     )
     subprocess.run([sys.executable, "-c", code], check=False)
-    frame = Ledger(ledger_path).to_frame()
+    reader = Ledger(ledger_path)
+    assert list(reader.read_runs().status) == ["ok", "running"]  # reading writes nothing
+    session = Session(Settings(ledger_path=ledger_path))  # opening a session marks it
+    frame = session.read_runs(all_sessions=True)
+    session.close()
+    reader.close()
     assert list(zip(frame.label, frame.status, strict=False)) == [
         ("done", "ok"),
         ("killed", "lost"),
@@ -84,7 +90,7 @@ def test_processes_creating_one_new_ledger_at_once_all_write_to_it(isolated_env)
 
     code = (
         "import sys, time, warnings\n"
-        "from mlcost_magic.ledger import Ledger\n"
+        "from mlcost_magic.store.ledger import Ledger\n"
         "warnings.simplefilter('error')\n"  # a LedgerWarning fails the process
         "time.sleep(max(float(sys.argv[1]) - time.time(), 0))\n"  # all open at the same instant
         "ledger = Ledger(sys.argv[2], create=True)\n"

@@ -87,7 +87,7 @@ def test_bad_arguments_give_one_line_usage_error_and_record_nothing(shell, line,
 
 
 def test_failing_metric_expression_warns_and_keeps_the_run(shell):
-    from mlcost_magic.magics import MetricWarning
+    from mlcost_magic.errors import MetricWarning
 
     with pytest.warns(MetricWarning) as caught:
         result = run_cell(shell, "%%carbon -q --metric acc=missing_name --metric n=text\ntext='x'")
@@ -213,7 +213,7 @@ def test_plot_report_and_panel_commands(shell, capsys, isolated_env):
 
 
 def test_our_own_measurement_failing_only_warns(shell, monkeypatch):
-    from mlcost_magic.session import MeasurementWarning
+    from mlcost_magic.errors import MeasurementWarning
 
     meter = shell._mlcost_magics.session.meter
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 import mlcost_magic
+from mlcost_magic.measure.settings import Settings
 from mlcost_magic.session import Session
-from mlcost_magic.settings import Settings
 
 
 def busy(seconds: float) -> None:
@@ -136,7 +136,7 @@ def test_track_in_a_plain_script_records_to_the_default_ledger(tmp_path):
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert out.stdout.count("CO2e at 475 g/kWh") == 3
-    frame = mlcost_magic.Ledger(tmp_path / "mlcost_ledger.sqlite").to_frame()
+    frame = mlcost_magic.Ledger(tmp_path / "mlcost_ledger.sqlite").read_runs()
     assert list(frame.label) == ["Small RF", "Medium RF", "broken"]
     assert list(frame.status) == ["ok", "ok", "error"]
     assert frame.tags[1] == {"trees": "100"} and frame.accuracy[1] == pytest.approx(0.82)

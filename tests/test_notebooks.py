@@ -15,12 +15,14 @@ import sys
 import time
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pandas as pd
 import pytest
 
-from mlcost_magic import notebook_runner
-from mlcost_magic.ledger import Ledger
+from mlcost_magic.compare.comparison import compare
+from mlcost_magic.store.ledger import Ledger
+from mlcost_magic.tutorials import runner as notebook_runner
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -34,6 +36,7 @@ MAX_NOTEBOOK_S = 90  # the issue's budget per notebook on the 2-core machine
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 ISOLATED_VARIABLES = ("MLCOST_ALLOW_DOWNLOAD", "MLCOST_EEG_CSV", "MLCOST_LEDGER")
+NOTEBOOK_PAIRING = "ipynb,py:percent"  # notebooks/NN_name.ipynb with its jupytext NN_name.py
 
 # IPython startup file for the offline pass: refuse every non-loopback connection and name
 # lookup, and log each attempt so the test can prove the block was in force.
@@ -111,7 +114,7 @@ class Execution:
         nbformat.write(self.notebook, workdir / name)  # kept for inspection on failure
         ledger = Ledger(self.env["MLCOST_LEDGER"])
         try:
-            self.runs = ledger.to_frame()
+            self.runs = compare(ledger.read_runs()).frame
         finally:
             ledger.close()
 
@@ -208,24 +211,72 @@ def assert_panel(execution: Execution) -> None:
 # -- the notebooks in the repository ---------------------------------------------------------
 
 
-def test_repository_notebooks_match_the_generator_and_have_no_outputs():
-    result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "build_notebooks.py"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+def notebook_source_disagreements(folder: Path) -> dict[str, list[str]]:
+    """What is wrong with each notebook of ``folder`` and its jupytext source, by file stem.
+
+    Each ``NN_name.ipynb`` has a percent-format ``NN_name.py`` and vice versa, both carry the
+    pairing metadata, the source reads back to the same cells (type, source, tags) and the
+    notebook is committed without outputs. Empty when everything agrees. Only those fields are
+    compared: cell ids, ``lines_to_next_cell`` and the ``jupytext_version`` in the .py header
+    are jupytext's bookkeeping and may differ between jupytext versions.
+    """
+    problems: dict[str, list[str]] = {}
+    stems = sorted({p.stem for p in folder.glob("*.ipynb")} | {p.stem for p in folder.glob("*.py")})
+    for stem in stems:
+        found = problems.setdefault(stem, [])
+        ipynb, source = folder / f"{stem}.ipynb", folder / f"{stem}.py"
+        if not (ipynb.exists() and source.exists()):
+            found.append(f"no {source.name if ipynb.exists() else ipynb.name} to pair with")
+            continue
+        notebook = nbformat.read(ipynb, as_version=4)
+        nbformat.validate(notebook)
+        text = jupytext.read(source, fmt="py:percent")
+        for name, nb in ((ipynb.name, notebook), (source.name, text)):
+            if nb.metadata.get("jupytext", {}).get("formats") != NOTEBOOK_PAIRING:
+                found.append(f"{name}: no jupytext formats {NOTEBOOK_PAIRING!r} in its metadata")
+        cells = [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in notebook.cells]
+        from_source = [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in text.cells]
+        if len(cells) != len(from_source):
+            found.append(f"{len(cells)} cells in {ipynb.name}, {len(from_source)} in {source.name}")
+        for index, (cell, expected) in enumerate(zip(cells, from_source, strict=False)):
+            if cell != expected:
+                cell_id = notebook.cells[index].get("id")
+                found.append(f"cell {index} ({cell_id}) differs from {source.name}")
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None):
+                found.append(f"cell {index} ({cell.get('id')}) has outputs or an execution count")
+        if "widgets" in notebook.metadata:
+            found.append("saved widget state in the notebook metadata")
+    return {stem: found for stem, found in problems.items() if found}
+
+
+def test_repository_notebooks_agree_with_their_sources_and_have_no_outputs():
+    disagreements = notebook_source_disagreements(NOTEBOOK_DIR)
+    assert disagreements == {}, "edit notebooks/*.py, then run bash scripts/sync_notebooks.sh"
     assert sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb")) == NOTEBOOKS
     for name in NOTEBOOKS:
         notebook = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
-        nbformat.validate(notebook)
         headings = [c.source for c in notebook.cells if c.cell_type == "markdown"]
         assert any(h.startswith("## Try this") for h in headings), name
         assert any(h.startswith("## What we") for h in headings), name
-        for cell in notebook.cells:
-            if cell.cell_type == "code":
-                assert cell.outputs == [] and cell.execution_count is None, name
+        ids = [cell.id for cell in notebook.cells]
+        assert len(set(ids)) == len(ids), f"{name}: cell ids are unique"
+
+
+def test_the_source_check_reports_a_notebook_that_disagrees(tmp_path):
+    for path in [*NOTEBOOK_DIR.glob("*.ipynb"), *NOTEBOOK_DIR.glob("*.py")]:
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    assert notebook_source_disagreements(tmp_path) == {}
+    edited = tmp_path / "01_random_forest_sizes.py"
+    text = edited.read_text(encoding="utf-8")
+    assert text.count("n_estimators=200, max_depth=20") == 1  # the "Large RF" %%carbon cell
+    edited.write_text(text.replace("n_estimators=200, max_depth=20", "n_estimators=400", 1))
+    (tmp_path / "03_inference_cost.py").unlink()
+    found = notebook_source_disagreements(tmp_path)
+    assert sorted(found) == ["01_random_forest_sizes", "03_inference_cost"]
+    assert len(found["01_random_forest_sizes"]) == 1
+    assert "differs from 01_random_forest_sizes.py" in found["01_random_forest_sizes"][0]
+    assert found["03_inference_cost"] == ["no 03_inference_cost.py to pair with"]
 
 
 # -- 00 quickstart ---------------------------------------------------------------------------
@@ -268,10 +319,10 @@ def test_random_forest_sizes(execute):
     by_label = nb.runs.groupby("label")["energy_kwh"].mean()
     assert by_label["Large RF"] > by_label["Small RF"]
 
-    means = nb.runs.groupby("label")[["emissions_kg", "emissions_kg_per_metric_point"]].mean()
+    means = nb.runs.groupby("label")[["emissions_kg", "emissions_kg_per_accuracy_point"]].mean()
     learned = nb.text("learned")
     assert bold(learned, " emitted the most CO2") == means["emissions_kg"].idxmax()
-    best = means["emissions_kg_per_metric_point"].idxmin()
+    best = means["emissions_kg_per_accuracy_point"].idxmin()
     assert bold(learned.split("carbon-efficient")[1], ".") == best
     assert f"Most carbon-efficient: {best}," in nb.text_of("best = ")
     assert "image/png" in nb.output_types("figure"), "the four-panel figure was not shown"
@@ -315,7 +366,7 @@ def test_inference_cost(execute):
     inference = nb.runs[nb.runs["kind"] == "inference"].set_index("label")
     assert list(training.index) == models and list(inference.index) == models
     assert training["accuracy"].between(0, 1).all()
-    assert (training["metric_points_per_g_co2"] > 0).all()
+    assert (training["accuracy_per_g_co2"] > 0).all()
     assert (inference["inferences"] == 20_000).all()
     assert (inference["emissions_kg_per_1k_inferences"] > 0).all()
     assert training["emissions_kg_per_1k_inferences"].isna().all()
@@ -325,7 +376,7 @@ def test_inference_cost(execute):
     assert f"Cheapest to train: **{training['emissions_kg'].idxmin()}**" in learned
     assert f"Cheapest per 1,000 predictions: **{per_1k.idxmin()}**" in learned
     assert f"costliest: **{per_1k.idxmax()}**" in learned
-    efficient = training["metric_points_per_g_co2"].idxmax()
+    efficient = training["accuracy_per_g_co2"].idxmax()
     assert f"Most accuracy per gram of training CO2: **{efficient}**" in learned
     # Sizes printed by the notebook: the forest's nodes and KNN's stored training values.
     sizes = dict(re.findall(r"(\w[\w ]*?): accuracy [\d.]+, size ([\d,]+)", nb.text("train")))
@@ -395,7 +446,7 @@ def test_main_job_writes_notebooks_figures_reports_and_table(offline_job):
     output, results = offline_job["output"], offline_job["results"]
     ledger = Ledger(offline_job["ledger"])
     try:
-        everything = ledger.to_frame()
+        everything = ledger.read_runs()
     finally:
         ledger.close()
     assert sorted(everything["session_id"].unique()) == sorted(
@@ -453,7 +504,7 @@ def test_runner_cli_prints_the_comparison_table(tmp_path):
     env = kernel_env(tmp_path)
     del env["MLCOST_LEDGER"]
     result = subprocess.run(
-        [sys.executable, "-m", "mlcost_magic.notebook_runner", str(notebook), "-o", str(output)],
+        [sys.executable, "-m", "mlcost_magic.tutorials", str(notebook), "-o", str(output)],
         capture_output=True,
         text=True,
         timeout=180,
@@ -466,7 +517,7 @@ def test_runner_cli_prints_the_comparison_table(tmp_path):
     assert "Sum" in table and "Raises" in table and "error" in table
     ledger = Ledger(output / "mlcost_ledger.sqlite")
     try:
-        runs = ledger.to_frame().set_index("label")
+        runs = ledger.read_runs().set_index("label")
     finally:
         ledger.close()
     assert runs.loc["Sum", "status"] == "ok" and runs.loc["Sum", "accuracy"] == 0.5

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 import html
+import threading
 
 import pandas as pd
 import pytest
 from IPython.core.events import EventManager, available_events
 from ledger_frames import DESCRIPTION, XSS_LABEL, make_frame
 
-from mlcost_magic import formatting, metrics, panel
+from mlcost_magic import MlcostWarning
+from mlcost_magic.compare.comparison import compare
+from mlcost_magic.views import panel
+from mlcost_magic.views import table as formatting
+from mlcost_magic.views.frontend import jupyter_frontend
 
 
 class FakeSession:
@@ -22,7 +27,7 @@ class FakeSession:
         self.listeners = []
         self.description = dict(description or DESCRIPTION)
 
-    def to_frame(self, all_sessions=False):
+    def read_runs(self, all_sessions=False):
         return make_frame(self.runs, metrics=self.metric_names)
 
     def add_listener(self, fn):
@@ -52,41 +57,64 @@ def _table_rows(html_text):
     return html_text.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")[:-1]
 
 
-def test_listener_updates_table_at_once_and_figure_after_the_cell():
+def test_listener_updates_table_soon_and_figure_after_the_cell():
     session = FakeSession([{"label": "first", "emissions_kg": 1e-6, "accuracy": 0.8}])
     shell = FakeShell()
     carbon_panel = panel.CarbonPanel(session, shell)
-    assert "first" in carbon_panel.table.value
+    assert "first" in carbon_panel.table.value  # displayed complete
     first_png = bytes(carbon_panel.figure.value)
     assert first_png.startswith(b"\x89PNG")
 
     session.record(label="second", emissions_kg=3e-6, accuracy=0.9)
+    assert carbon_panel.wait_idle()
     assert "second" in carbon_panel.table.value
     assert len(_table_rows(carbon_panel.table.value)) == 2
     assert bytes(carbon_panel.figure.value) == first_png  # deferred to post_run_cell
     assert carbon_panel.figure_stale
 
     shell.run_cell_finished()
+    assert carbon_panel.wait_idle()
     assert not carbon_panel.figure_stale
     assert bytes(carbon_panel.figure.value) != first_png
+    assert carbon_panel.figure_runs == 2
     redrawn = carbon_panel.png
     shell.run_cell_finished()  # nothing new: no redraw
+    assert carbon_panel.wait_idle()
     assert carbon_panel.png is redrawn
+    carbon_panel.close()
 
 
-def test_a_loop_of_runs_in_one_cell_refreshes_the_table_sparingly_then_fully():
+def test_the_kernels_main_thread_never_refreshes_or_draws():
     session = FakeSession([])
     shell = FakeShell()
     carbon_panel = panel.CarbonPanel(session, shell)
-    reads = []
-    original = carbon_panel._read_frame
-    carbon_panel._read_frame = lambda: reads.append(1) or original()
+    threads = []
+    original = carbon_panel.refresh
+    carbon_panel.refresh = lambda figure=True: (
+        threads.append(threading.current_thread()) or (original(figure))
+    )
+    session.record(label="one", emissions_kg=1e-6, accuracy=0.5)
+    shell.run_cell_finished()
+    assert carbon_panel.wait_idle()
+    assert threads and threading.main_thread() not in threads
+    assert carbon_panel.figure_runs == 1
+    carbon_panel.close()
+    assert not carbon_panel._worker.is_alive()
+
+
+def test_a_loop_of_runs_in_one_cell_refreshes_sparingly_then_fully():
+    session = FakeSession([])
+    shell = FakeShell()
+    carbon_panel = panel.CarbonPanel(session, shell)
+    before = carbon_panel.refreshes
     for number in range(40):
         session.record(label=f"run {number}", emissions_kg=1e-6, accuracy=0.5)
-    assert 1 <= len(reads) < 10  # the first run shows at once; the rest are throttled
-    assert carbon_panel.table_stale
     shell.run_cell_finished()
+    assert carbon_panel.wait_idle()
+    assert 1 <= carbon_panel.refreshes - before < 10  # throttled, not one per run
     assert len(_table_rows(carbon_panel.table.value)) == 40 and not carbon_panel.table_stale
+    assert carbon_panel.figure_runs == 40
+    carbon_panel.close()
 
 
 def test_without_shell_the_figure_is_redrawn_at_once():
@@ -144,7 +172,7 @@ def test_sorting_by_any_column_both_ways():
     )
     carbon_panel = panel.CarbonPanel(session)
     sortable = [name for _, name in carbon_panel.sort_dropdown.options]
-    assert {"label", "emissions_kg", "accuracy", "emissions_kg_per_metric_point"} <= set(sortable)
+    assert {"label", "emissions_kg", "accuracy", "emissions_kg_per_accuracy_point"} <= set(sortable)
 
     def order():
         return [
@@ -190,7 +218,7 @@ def test_metric_dropdown_switches_metric_and_handles_lower_is_better():
     assert carbon_panel.metric == "rmse"
     assert "CO2 per 1/rmse point" in carbon_panel.table.value
     frame = carbon_panel.frame
-    assert frame["emissions_kg_per_metric_point"].tolist() == pytest.approx(
+    assert frame["emissions_kg_per_inv_rmse_point"].tolist() == pytest.approx(
         (frame["emissions_kg"] * frame["rmse"]).tolist()
     )
     assert bytes(carbon_panel.figure.value) != before
@@ -203,7 +231,9 @@ def test_empty_session_and_first_metric_appearing():
     assert carbon_panel.metric_dropdown.disabled
     session.metric_names = ["f1"]
     session.record(label="one", emissions_kg=1e-6, f1=0.5)
+    assert carbon_panel.wait_idle()
     assert carbon_panel.metric_dropdown.value == "f1" and not carbon_panel.metric_dropdown.disabled
+    carbon_panel.close()
 
 
 def test_footer_line():
@@ -248,8 +278,8 @@ def test_a_failing_session_warns_instead_of_raising():
     def broken(all_sessions=False):
         raise RuntimeError("ledger gone")
 
-    session.to_frame = broken
-    with pytest.warns(UserWarning, match="ledger gone"):
+    session.read_runs = broken
+    with pytest.warns(MlcostWarning, match="ledger gone"):
         session.record(label="b", emissions_kg=1e-6)
     assert "a" in carbon_panel.table.value  # the last good table stays
 
@@ -265,7 +295,7 @@ def test_text_fallback_without_widget_frontend(capsys):
 
 def test_large_numbers_get_thousands_separators():
     frame = make_frame([{"label": "a", "emissions_kg": 1e-8, "accuracy": 0.9}], ["accuracy"])
-    text = formatting.text_table(metrics.add_derived_columns(frame))
+    text = formatting.text_table(compare(frame))
     per_gram = 0.9 / 1e-5
     assert f"{per_gram:,.0f}" in text and "," in f"{per_gram:,.0f}"
 
@@ -278,38 +308,39 @@ def test_text_table_units_and_alignment():
             {"label": "c", "emissions_kg": 6e-3, "duration_s": 600.0},
         ]
     )
-    text = panel.text_table(frame)
+    text = formatting.text_table(compare(frame))
     lines = text.splitlines()
     assert "CO2 (g)" in lines[0] and "duration (min)" in lines[0] and "energy (Wh)" in lines[0]
     assert len({len(line) for line in lines[:2]}) == 1
     assert " 4.00 " in lines[3] or lines[3].split()[-1] == "4.00"
-    assert panel.text_table(make_frame([])).startswith("No runs")
+    assert formatting.text_table(compare(make_frame([]))).startswith("No runs")
 
 
 @pytest.mark.parametrize(("kwh", "unit"), [(2e-6, "mWh"), (2e-3, "Wh"), (2.0, "kWh")])
 def test_energy_column_unit_follows_the_data(kwh, unit):
     frame = make_frame([{"label": "a", "emissions_kg": 1e-6, "energy_kwh": kwh}])
-    header = formatting.text_table(frame).splitlines()[0]
+    header = formatting.text_table(compare(frame)).splitlines()[0]
     assert f"energy ({unit})" in header
-    assert " 2.00" in formatting.text_table(frame).splitlines()[2]
+    assert " 2.00" in formatting.text_table(compare(frame)).splitlines()[2]
 
 
-def test_has_widget_frontend():
+def test_one_rule_for_a_jupyter_frontend(ipython_shell):
     class ZMQInteractiveShell:
         kernel = object()
 
     class Terminal:
         kernel = None
 
-    assert panel.has_widget_frontend(ZMQInteractiveShell())
-    assert not panel.has_widget_frontend(Terminal())
-    assert not panel.has_widget_frontend(None)
+    assert jupyter_frontend(ZMQInteractiveShell())
+    assert not jupyter_frontend(Terminal())
+    assert not jupyter_frontend(None)
+    assert not jupyter_frontend()  # the running shell here is terminal IPython
 
 
 def test_with_the_real_session(tmp_path, monkeypatch):
     """The lead's Session: runs recorded by track() reach the panel through its listener."""
     session_module = pytest.importorskip("mlcost_magic.session")
-    settings_module = pytest.importorskip("mlcost_magic.settings")
+    settings_module = pytest.importorskip("mlcost_magic.measure.settings")
     monkeypatch.setenv("MLCOST_COUNTRY", "FRA")
     settings = settings_module.Settings(ledger_path=tmp_path / "ledger.sqlite")
     session = session_module.Session(settings)
@@ -319,13 +350,15 @@ def test_with_the_real_session(tmp_path, monkeypatch):
         with session.track(XSS_LABEL, quiet=True) as run:
             sum(range(100_000))
             run.log_metric("accuracy", 0.75)
+        assert carbon_panel.wait_idle()
         table = carbon_panel.table.value
         assert html.escape(XSS_LABEL) in table and "<img src=x" not in table
         frame = carbon_panel.frame
         assert isinstance(frame, pd.DataFrame) and len(frame) == 1
         assert frame["accuracy"].iloc[0] == 0.75
         shell.run_cell_finished()
-        assert not carbon_panel.figure_stale
+        assert carbon_panel.wait_idle()
+        assert not carbon_panel.figure_stale and carbon_panel.figure_runs == 1
         carbon_panel.close()
     finally:
         session.close()
@@ -339,7 +372,7 @@ def test_executed_notebook_keeps_a_static_figure_and_the_widget_state(tmp_path):
 
     import nbformat
 
-    runner = pytest.importorskip("mlcost_magic.notebook_runner")
+    runner = pytest.importorskip("mlcost_magic.tutorials.runner")
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell("%load_ext mlcost_magic"),
@@ -368,13 +401,13 @@ def test_executed_notebook_keeps_a_static_figure_and_the_widget_state(tmp_path):
 
 
 def test_text_table_and_figure_say_how_the_numbers_were_made():
-    from mlcost_magic.formatting import basis_line, text_table
-    from mlcost_magic.plots import plot_tradeoffs
+    from mlcost_magic.views.figure import plot_tradeoffs
+    from mlcost_magic.views.table import basis_line, text_table
 
     frame = make_frame([{"label": "A", "emissions_kg": 1e-6}, {"label": "B", "emissions_kg": 2e-6}])
     line = basis_line(frame)
     assert line.startswith("Estimated: estimate:tdp-4W/thread; RAM 0.375 W/GB")
     assert "56.0 g CO2e/kWh (FRA)" in line and "PUE 1" in line
-    assert text_table(frame).splitlines()[-1] == line
-    figure = plot_tradeoffs(frame)
+    assert text_table(compare(frame)).splitlines()[-1] == line
+    figure = plot_tradeoffs(compare(frame))
     assert line in [text.get_text() for text in figure.texts]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlcost_magic import counters
-from mlcost_magic.counters import find_rapl_packages, rapl_joules_between
+from mlcost_magic.measure import counters
+from mlcost_magic.measure.counters import find_rapl_packages, rapl_joules_between
 
 
 def make_domain(root, name: str, domain: str, energy_uj: int, max_uj: int = 2**32):
@@ -36,9 +36,9 @@ def test_counter_wrap_is_handled(tmp_path):
 
 
 def test_meter_charges_the_process_trees_share_of_package_energy(tmp_path, monkeypatch):
-    from mlcost_magic.hardware import CpuPower, HardwareProfile
-    from mlcost_magic.meter import Constants, Meter
-    from mlcost_magic.settings import CarbonIntensity
+    from mlcost_magic.measure.hardware import CpuPower, HardwareProfile
+    from mlcost_magic.measure.meter import Constants, Meter
+    from mlcost_magic.measure.settings import CarbonIntensity
 
     package = make_domain(tmp_path, "intel-rapl:0", "package-0", 0)
     hardware = HardwareProfile("host", "cpu", 4, 1, CpuPower(5.0, "test"),

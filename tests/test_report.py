@@ -10,7 +10,8 @@ import re
 from ledger_frames import DESCRIPTION as BASE_DESCRIPTION
 from ledger_frames import XSS_LABEL, make_frame, random_frame
 
-from mlcost_magic import report
+from mlcost_magic.compare.comparison import compare
+from mlcost_magic.views import report
 
 DESCRIPTION = {**BASE_DESCRIPTION, "ledger_path": "/data/<ledger>.sqlite"}  # must be escaped
 
@@ -18,7 +19,7 @@ DESCRIPTION = {**BASE_DESCRIPTION, "ledger_path": "/data/<ledger>.sqlite"}  # mu
 def test_report_is_self_contained_with_table_figure_method_and_machine(tmp_path):
     frame = random_frame(12, n_labels=4)
     frame["gpu_model"] = "Fake GPU 9000"
-    path = report.write_report(frame, tmp_path / "sub" / "report.html", DESCRIPTION)
+    path = report.write_report(compare(frame), tmp_path / "sub" / "report.html", DESCRIPTION)
     assert path == tmp_path / "sub" / "report.html"
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
@@ -46,7 +47,7 @@ def test_report_escapes_every_label_and_metric_name(tmp_path):
         ],
         metrics=["<b>m</b>"],
     )
-    text = report.write_report(frame, tmp_path / "r.html", DESCRIPTION).read_text()
+    text = report.write_report(compare(frame), tmp_path / "r.html", DESCRIPTION).read_text()
     assert "<img src=x" not in text and html.escape(XSS_LABEL) in text
     assert "<b>m</b>" not in text and "&lt;b&gt;m&lt;/b&gt;" in text
     assert "<h>" not in text
@@ -54,7 +55,7 @@ def test_report_escapes_every_label_and_metric_name(tmp_path):
 
 def test_report_generation_date_and_empty_ledger(tmp_path):
     when = dt.datetime(2025, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc)
-    text = report.report_html(make_frame([]), {}, generated_at=when)
+    text = report.report_html(compare(make_frame([])), {}, generated_at=when)
     assert "2025-03-04T05:06:07+00:00" in text
     assert "No runs recorded yet" in text and "0 runs" in text
     assert "data:image/png;base64," in text
@@ -62,5 +63,5 @@ def test_report_generation_date_and_empty_ledger(tmp_path):
 
 def test_report_mentions_frame_constants_when_description_differs(tmp_path):
     frame = make_frame([{"label": "a", "emissions_kg": 1e-6}])
-    text = report.report_html(frame, {**DESCRIPTION, "carbon_intensity_g_per_kwh": 300.0})
+    text = report.report_html(compare(frame), {**DESCRIPTION, "carbon_intensity_g_per_kwh": 300.0})
     assert "56.0 (session now: 300.0)" in text

@@ -2,7 +2,8 @@
 
 A run is inserted when it starts (status 'running') and completed when it ends, each in its own
 committed transaction (WAL mode), so a killed kernel leaves every earlier run intact and its
-unfinished run visible as 'lost'. Several kernels may write to one file at once.
+unfinished run visible as 'lost' (marked when the next session opens the ledger). Several kernels
+may write to one file at once. Reading returns rows; the trade-off comparison is ``compare``'s.
 """
 
 from __future__ import annotations
@@ -13,91 +14,38 @@ import sqlite3
 import threading
 import time
 import warnings
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .settings import DEFAULT_LEDGER_NAME
+from ..errors import LedgerWarning, warn
+from .schema import RUN_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION, SESSION_COLUMNS, utc_now
 
-SCHEMA_VERSION = 1
+__all__ = ["DEFAULT_LEDGER_NAME", "Ledger", "LedgerWarning", "resolve_ledger_path", "utc_now"]
+
 BUSY_TIMEOUT_MS = 30_000
-
-# Run columns, in frame order. Metrics and tags are stored as JSON text.
-RUN_COLUMNS = (
-    "run_id",
-    "session_id",
-    "label",
-    "kind",
-    "status",
-    "started_at",
-    "ended_at",
-    "duration_s",
-    "cpu_seconds",
-    "ram_gb",
-    "energy_kwh",
-    "cpu_energy_kwh",
-    "ram_energy_kwh",
-    "gpu_energy_kwh",
-    "emissions_kg",
-    "carbon_intensity_g_per_kwh",
-    "intensity_source",
-    "country_iso_code",
-    "country_name",
-    "pue",
-    "method",
-    "cpu_power_w_per_thread",
-    "ram_power_w_per_gb",
-    "hostname",
-    "cpu_model",
-    "cpu_count",
-    "gpu_model",
-    "inferences",
-    "tags",
-    "error",
-    "metrics",
-)
-SESSION_COLUMNS = (
-    "session_id",
-    "started_at",
-    "hostname",
-    "pid",
-    "pid_started_at",
-    "cwd",
-    "mlcost_version",
-    "codecarbon_version",
-)
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY, started_at TEXT, hostname TEXT, pid INTEGER,
-    pid_started_at REAL, cwd TEXT, mlcost_version TEXT, codecarbon_version TEXT
-);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, session_id TEXT, label TEXT, kind TEXT, status TEXT,
-    started_at TEXT, ended_at TEXT, duration_s REAL, cpu_seconds REAL, ram_gb REAL,
-    energy_kwh REAL, cpu_energy_kwh REAL, ram_energy_kwh REAL, gpu_energy_kwh REAL,
-    emissions_kg REAL, carbon_intensity_g_per_kwh REAL, intensity_source TEXT,
-    country_iso_code TEXT, country_name TEXT, pue REAL, method TEXT,
-    cpu_power_w_per_thread REAL, ram_power_w_per_gb REAL, hostname TEXT, cpu_model TEXT,
-    cpu_count INTEGER, gpu_model TEXT, inferences INTEGER, tags TEXT, error TEXT, metrics TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id, started_at);
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
+DEFAULT_LEDGER_NAME = "mlcost_ledger.sqlite"
+LEDGER_ENV = "MLCOST_LEDGER"
 
 
-class LedgerWarning(UserWarning):
-    """The ledger could not be used as asked; runs are still kept (see the message)."""
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+def resolve_ledger_path(
+    explicit: str | os.PathLike | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    folder: str | os.PathLike | None = None,
+) -> Path:
+    """The one rule for where the ledger is: the explicit path, else $MLCOST_LEDGER, else
+    ``mlcost_ledger.sqlite`` in ``folder`` (default: the working directory); absolute."""
+    env = os.environ if env is None else env
+    raw = explicit or env.get(LEDGER_ENV) or Path(folder or ".") / DEFAULT_LEDGER_NAME
+    return Path(raw).expanduser().absolute()
 
 
 class Ledger:
     """Runs of every session written to one SQLite file (default ./mlcost_ledger.sqlite).
 
-    >>> Ledger("mlcost_ledger.sqlite").to_frame()          # every run of every session
+    >>> Ledger("mlcost_ledger.sqlite").read_runs()         # every run of every session
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = False):
@@ -105,8 +53,7 @@ class Ledger:
 
         Reading a ledger that does not exist is an error (a typo should not look like an empty
         ledger); sessions open theirs with create=True."""
-        self.path = Path(path or os.environ.get("MLCOST_LEDGER") or DEFAULT_LEDGER_NAME)
-        self.path = self.path.expanduser().absolute()
+        self.path = resolve_ledger_path(path)
         if not create and not self.path.exists():
             raise FileNotFoundError(f"no ledger at {self.path}")
         self.in_memory = False  # True after a fallback: the file could not be written
@@ -154,7 +101,7 @@ class Ledger:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable against a killed process
             if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                conn.executescript(_SCHEMA)
+                conn.executescript(SCHEMA_SQL)
             conn.execute("SELECT count(*) FROM runs WHERE rowid = 1").fetchone()
         except sqlite3.Error:
             conn.close()
@@ -168,49 +115,45 @@ class Ledger:
             source = Path(f"{self.path}{suffix}")
             if source.exists():
                 source.rename(Path(f"{moved}{suffix}"))
-        warnings.warn(
-            f"mlcost-magic: ledger {self.path} is corrupt ({error}); moved it to {moved} "
-            f"and started a new ledger",
+        warn(
+            f"ledger {self.path} is corrupt ({error}); moved it to {moved} and started a new "
+            "ledger",
             LedgerWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
         return moved
 
     def _fall_back(self, error: Exception, also: str = "") -> sqlite3.Connection:
         """Keep this session's runs in memory when the file cannot be written."""
-        warnings.warn(
-            f"mlcost-magic: cannot write ledger {self.path} ({error}){also}; this session's runs "
-            f"are kept in memory only (set MLCOST_LEDGER to a writable path)",
+        warn(
+            f"cannot write ledger {self.path} ({error}){also}; this session's runs are kept in "
+            "memory only (set MLCOST_LEDGER to a writable path)",
             LedgerWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        conn.executescript(_SCHEMA)
+        conn.executescript(SCHEMA_SQL)
         self.in_memory = True
         return conn
 
-    def _write(self, sql: str, params: tuple, recover: dict | None = None) -> None:
-        """Run one committed statement; on a write failure switch to memory and replay."""
+    def _write(self, table: str, row: dict, upsert: bool = False) -> None:
+        """Write one row in its own committed statement; on a write failure switch to memory,
+        replay this process's sessions and runs there, then write the row."""
         with self._lock:
-            self._write_locked(sql, params, recover)
-
-    def _write_locked(self, sql: str, params: tuple, recover: dict | None) -> None:
-        try:
-            self._conn.execute(sql, params)
-            return
-        except sqlite3.Error as error:
-            if self.in_memory:
-                raise
-            rows = self._session_rows()
-            self._conn.close()
-            self._conn = self._fall_back(error)
-        for session in self._sessions:
-            self._insert("sessions", session)
-        for row in rows:
-            self._insert("runs", row)
-        if recover is not None:
-            self._insert("runs", recover, replace=True)
-        self._conn.execute(sql, params)
+            try:
+                self._conn.execute(*_insert_sql(table, row, upsert))
+                return
+            except sqlite3.Error as error:
+                if self.in_memory:
+                    raise
+                rows = self._session_rows()
+                self._conn.close()
+                self._conn = self._fall_back(error)
+            for session in self._sessions:
+                self._conn.execute(*_insert_sql("sessions", session, upsert=True))
+            for replayed in rows:
+                self._conn.execute(*_insert_sql("runs", replayed, upsert=True))
+            self._conn.execute(*_insert_sql(table, row, upsert))
 
     def _session_rows(self) -> list[dict]:
         ids = [s["session_id"] for s in self._sessions]
@@ -224,51 +167,30 @@ class Ledger:
         except sqlite3.Error:
             return []
 
-    def _insert(self, table: str, row: dict, replace: bool = False) -> None:
-        names = list(row)
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-        self._conn.execute(
-            f"{verb} INTO {table} ({','.join(names)}) VALUES ({','.join('?' * len(names))})",
-            tuple(row[n] for n in names),
-        )
-
     # -- writing ----------------------------------------------------------------------------
     def open_session(self, session: dict[str, Any]) -> None:
         row = {name: session.get(name) for name in SESSION_COLUMNS}
         self._sessions.append(row)
-        names = ",".join(row)
-        self._write(
-            f"INSERT OR REPLACE INTO sessions ({names}) VALUES ({','.join('?' * len(row))})",
-            tuple(row.values()),
-        )
+        self._write("sessions", row, upsert=True)
 
     def start_run(self, run: dict[str, Any]) -> None:
-        row = _encode(run)
-        names = ",".join(row)
-        self._write(
-            f"INSERT INTO runs ({names}) VALUES ({','.join('?' * len(row))})", tuple(row.values())
-        )
+        self._write("runs", _encode(run))
 
     def finish_run(self, run: dict[str, Any]) -> None:
         """Complete a run inserted by start_run (inserting it if that insert was lost)."""
-        row = _encode(run)
-        names = ",".join(row)
-        updates = ",".join(f"{name}=excluded.{name}" for name in row if name != "run_id")
-        sql = (
-            f"INSERT INTO runs ({names}) VALUES ({','.join('?' * len(row))}) "
-            f"ON CONFLICT(run_id) DO UPDATE SET {updates}"  # in place: no index rewrite
-        )
-        self._write(sql, tuple(row.values()), recover=row)
+        self._write("runs", _encode(run), upsert=True)
 
     def close(self) -> None:
-        try:
-            self._conn.close()
-        except sqlite3.Error:
-            pass
+        with self._lock:  # never under a reader in another thread (the panel's worker)
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
 
     # -- reading ----------------------------------------------------------------------------
     def mark_lost_runs(self) -> int:
-        """Runs still 'running' whose process on this host is gone become 'lost'."""
+        """Runs still 'running' whose process on this host is gone become 'lost' (a write:
+        sessions call it when they open the ledger, never on a read)."""
         import socket
 
         with self._lock:
@@ -277,21 +199,16 @@ class Ledger:
                 "USING (session_id) WHERE r.status = 'running' AND s.hostname = ?",
                 (socket.gethostname(),),
             ).fetchall()
-        lost = [run_id for run_id, pid, pid_started in rows if not _alive(pid, pid_started)]
-        for run_id in lost:
-            self._write("UPDATE runs SET status = 'lost' WHERE run_id = ?", (run_id,))
+            lost = [run_id for run_id, pid, pid_started in rows if not _alive(pid, pid_started)]
+            for run_id in lost:
+                self._conn.execute("UPDATE runs SET status = 'lost' WHERE run_id = ?", (run_id,))
         return len(lost)
 
-    def to_frame(self, session_id: str | None = None):
-        """All runs (or one session's) as a DataFrame: one column per metric, derived columns."""
+    def read_runs(self, session_id: str | None = None):
+        """All runs (or one session's) as a DataFrame of rows: the ledger's columns, tags as
+        dicts, times as UTC timestamps, one float column per metric. Nothing is written."""
         import pandas as pd
 
-        from .metrics import add_derived_columns
-
-        try:
-            self.mark_lost_runs()
-        except sqlite3.Error:
-            pass
         with self._lock:
             where, params = (
                 ("", ()) if session_id is None else (" WHERE session_id = ?", (session_id,))
@@ -319,7 +236,31 @@ class Ledger:
         frame["inferences"] = frame["inferences"].astype("Int64")
         for name in names:
             frame[name] = frame[name].astype(float)
-        return add_derived_columns(frame)
+        return frame
+
+    def to_frame(self, session_id: str | None = None):
+        """Deprecated (0.2): ``read_runs()`` for rows, ``mlcost_magic.compare(rows).frame`` for
+        the derived trade-off columns this method used to add. Removed in 0.3."""
+        warnings.warn(
+            "Ledger.to_frame() is deprecated: use Ledger.read_runs(), and "
+            "mlcost_magic.compare(rows).frame for the trade-off columns",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from ..compare import compare  # the one upward import, in a shim that goes in 0.3
+
+        return compare(self.read_runs(session_id)).frame
+
+
+def _insert_sql(table: str, row: dict, upsert: bool = False) -> tuple[str, tuple]:
+    """The one INSERT builder. upsert: update the existing row in place (no index rewrite)."""
+    names = list(row)
+    key = "run_id" if table == "runs" else "session_id"
+    sql = f"INSERT INTO {table} ({','.join(names)}) VALUES ({','.join('?' * len(names))})"
+    if upsert:
+        updates = ",".join(f"{name}=excluded.{name}" for name in names if name != key)
+        sql += f" ON CONFLICT({key}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING")
+    return sql, tuple(row[name] for name in names)
 
 
 def _encode(run: dict[str, Any]) -> dict[str, Any]:

@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import contextvars
 import html
-import sys
 import threading
 from collections.abc import Callable
 
+from ..measure.counters import own_threads
+
 FIRST_SHOW_S = 0.5
 REFRESH_S = 0.9  # "at least once a second"; each refresh costs the kernel about 1.5 ms CPU
-
-
-def kernel_frontend_available() -> bool:
-    """True inside a Jupyter kernel (where display updates reach a notebook)."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return False
-    shell = ipython.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _bundle(text: str, css_class: str) -> dict:
@@ -48,6 +40,13 @@ class LiveMeter:
     def _loop(self) -> None:
         from IPython.display import display
 
+        own_threads.add_current()
+        try:
+            self._show(display)
+        finally:
+            own_threads.discard_current()
+
+    def _show(self, display) -> None:
         if self._done.wait(FIRST_SHOW_S):
             return
         try:

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import metrics, units
+from ..compare import tradeoffs
+from ..compare.comparison import Comparison
+from ..measure.meter import basis_text
+from ..units import format_number, scale_for
 
 __all__ = [
     "Column",
@@ -52,13 +55,10 @@ def _finite(frame: pd.DataFrame, column: str) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def table_columns(
-    frame: pd.DataFrame, metric: str | None = None, lower_is_better: bool | None = None
-) -> list[Column]:
-    """Columns worth showing for this frame, in display order (empty derived columns dropped)."""
-    metric = metrics.choose_metric(frame, metric)
-    if metric is not None and lower_is_better is None:
-        lower_is_better = metrics.is_lower_better(metric)
+def table_columns(comparison: Comparison) -> list[Column]:
+    """Columns worth showing for this comparison, in display order (empty derived ones
+    dropped)."""
+    frame = comparison.frame
     columns = [
         Column("label", "label", "text"),
         Column("status", "status", "status"),
@@ -66,20 +66,18 @@ def table_columns(
         Column("energy_kwh", "energy", "energy_kwh", "CPU + RAM + GPU energy, PUE included"),
         Column("emissions_kg", "CO2", "mass_kg", "CO2-equivalent emissions"),
     ]
-    columns += [
-        Column(m, m, "number", "metric logged by the run") for m in metrics.metric_columns(frame)
-    ]
-    if metric is not None:
-        quality = f"1/{metric}" if lower_is_better else metric
+    columns += [Column(m, m, "number", "metric logged by the run") for m in comparison.metrics]
+    if comparison.metric is not None:
+        quality = comparison.quality
         columns += [
             Column(
-                "emissions_kg_per_metric_point",
+                comparison.per_point_column,
                 f"CO2 per {quality} point",
                 "mass_kg",
                 f"CO2 / {quality}: CodeCarbon's 'CO2 per accuracy point', lower is better",
             ),
             Column(
-                "metric_points_per_g_co2",
+                comparison.per_gram_column,
                 f"{quality} per g CO2",
                 "number",
                 f"{quality} / grams of CO2 (mlflow-emissions-sdk), higher is better",
@@ -93,7 +91,7 @@ def table_columns(
     for column in columns:
         if column.name not in frame.columns:
             continue
-        if column.name in metrics.DERIVED_COLUMNS and len(_finite(frame, column.name)) == 0:
+        if tradeoffs.is_derived_column(column.name) and len(_finite(frame, column.name)) == 0:
             continue
         shown.append(column)
     return shown
@@ -106,11 +104,7 @@ def _scale(frame: pd.DataFrame, column: Column) -> tuple[float, str]:
     values = np.abs(_finite(frame, column.name))
     values = values[values > 0]
     typical = float(np.median(values)) if len(values) else 0.0
-    if column.kind == "mass_kg":
-        return units.mass_scale(typical)
-    if column.kind == "energy_kwh":
-        return units.energy_scale(typical)
-    return units.duration_scale(typical) if typical else (1.0, "s")
+    return scale_for(column.kind, typical)
 
 
 def _cells(frame: pd.DataFrame, column: Column) -> tuple[str, list[str]]:
@@ -133,7 +127,7 @@ def _number(value: float) -> str:
         return ""
     if abs(value) >= 1e4:
         return f"{value:,.0f}"
-    return units.format_number(value)
+    return format_number(value)
 
 
 def sort_frame(frame: pd.DataFrame, column: str | None, ascending: bool = True) -> pd.DataFrame:
@@ -164,23 +158,17 @@ _TABLE_CSS = """
 """
 
 
-def html_table(
-    frame: pd.DataFrame,
-    metric: str | None = None,
-    lower_is_better: bool | None = None,
-    best_index=None,
-    sort_by: str | None = None,
-    ascending: bool = True,
-) -> str:
+def html_table(comparison: Comparison, sort_by: str | None = None, ascending: bool = True) -> str:
     """The comparison table as an HTML fragment (CSS classes prefixed ``mlcost-``), all escaped.
 
     Failed, interrupted and lost runs get the row class ``mlcost-failed``; the best trade-off
-    (``best_index``, an index label of ``frame``) gets ``mlcost-best`` and a star.
+    gets ``mlcost-best`` and a star.
     """
+    frame, best_index = comparison.frame, comparison.best_index
     if frame.empty:
         return EMPTY_HTML
     frame = sort_frame(frame, sort_by, ascending)
-    columns = table_columns(frame, metric, lower_is_better)
+    columns = table_columns(comparison)
     header_cells, value_columns = [], []
     for column in columns:
         header, values = _cells(frame, column)
@@ -234,36 +222,32 @@ def basis_line(frame: pd.DataFrame) -> str:
     """How the figures in `frame` were obtained, in one line: method, constants, intensity."""
     if frame.empty:
         return ""
-    methods = ", ".join(map(str, _distinct(frame, "method"))) or "unknown method"
+    distinct_methods = _distinct(frame, "method")
+    methods = ", ".join(map(str, distinct_methods)) or "unknown method"
     ram = ", ".join(f"{w:g}" for w in _distinct(frame, "ram_power_w_per_gb"))
     grids = []
     pairs = zip(frame.get("country_iso_code", []), frame.get("carbon_intensity_g_per_kwh", []),
                 strict=False)  # fmt: skip
     for code, g_per_kwh in dict.fromkeys(pairs):
         where = code if isinstance(code, str) and code else "world average"
-        grids.append(f"{units.format_number(g_per_kwh)} g CO2e/kWh ({where})")
+        grids.append(f"{format_number(g_per_kwh)} g CO2e/kWh ({where})")
     pue = ", ".join(f"{p:g}" for p in _distinct(frame, "pue"))
-    measured = [m for m in ("rapl", "nvml") if m in methods]
-    basis = f"{'/'.join(measured).upper()} measured, rest estimated" if measured else "Estimated"
+    basis = basis_text(distinct_methods)
     return (
-        f"{basis}: {methods}; RAM {ram or '?'} W/GB; {'; '.join(grids) or '?'}; "
+        f"{basis[0].upper()}{basis[1:]}: {methods}; RAM {ram or '?'} W/GB; "
+        f"{'; '.join(grids) or '?'}; "
         f"PUE {pue or '?'} (CodeCarbon data; see %carbon status)"
     )
 
 
-def text_table(
-    frame: pd.DataFrame,
-    metric: str | None = None,
-    lower_is_better: bool | None = None,
-    sort_by: str | None = None,
-    ascending: bool = True,
-) -> str:
+def text_table(comparison: Comparison, sort_by: str | None = None, ascending: bool = True) -> str:
     """The comparison table as aligned plain text, for terminals and text/plain outputs."""
+    frame = comparison.frame
     if frame.empty:
         return "No runs recorded yet: run a %%carbon cell."
     basis = basis_line(frame)
     frame = sort_frame(frame, sort_by, ascending)
-    columns = table_columns(frame, metric, lower_is_better)
+    columns = table_columns(comparison)
     table = [_cells(frame, column) for column in columns]
     widths = [max(len(header), *(len(v) for v in values)) for header, values in table]
     lines = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..units import JOULES_PER_KWH
+
 # ledger column -> CodeCarbon emissions.csv column (same meaning and unit: kWh, kg, s)
 CODECARBON_NAMES = {
     "ended_at": "timestamp",
@@ -36,9 +38,9 @@ def to_codecarbon_columns(frame):
     derived = pd.DataFrame(
         {
             "emissions_rate": out["emissions"] / duration,  # kg/s, as CodeCarbon
-            "cpu_power": out["cpu_energy"] * 3.6e6 / duration,  # mean W
-            "gpu_power": out["gpu_energy"] * 3.6e6 / duration,
-            "ram_power": out["ram_energy"] * 3.6e6 / duration,
+            "cpu_power": out["cpu_energy"] * JOULES_PER_KWH / duration,  # mean W
+            "gpu_power": out["gpu_energy"] * JOULES_PER_KWH / duration,
+            "ram_power": out["ram_energy"] * JOULES_PER_KWH / duration,
             "tracking_mode": "process",
         },
         index=out.index,
@@ -86,8 +88,11 @@ def export_runs(frame, path: str | Path) -> Path:
     if not path.parent.exists():
         raise ValueError(f"folder {str(path.parent)!r} does not exist")
     table = to_codecarbon_columns(frame)
-    if suffix == ".csv":
-        table.to_csv(path, index=False)
-    else:
-        table.to_json(path, orient="records", indent=2, default_handler=str)
+    try:
+        if suffix == ".csv":
+            table.to_csv(path, index=False)
+        else:
+            table.to_json(path, orient="records", indent=2, default_handler=str)
+    except OSError as error:  # a name too long, a read-only folder, a full disk
+        raise ValueError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
     return path

@@ -1,21 +1,24 @@
 """Derived trade-off columns for the ledger's DataFrame: pure DataFrame -> DataFrame.
 
-Definitions (so numbers can be compared with the tools people already know):
+Definitions (so numbers can be compared with the tools people already know); the two quality
+columns are named after the metric they divide by (here ``accuracy``):
 
-* ``emissions_kg_per_metric_point``: CO2 divided by the quality metric, CodeCarbon's
+* ``emissions_kg_per_accuracy_point``: CO2 divided by the quality metric, CodeCarbon's
   "CO2 per Accuracy Point" (tutorial "Comparing Model Efficiency": ``emissions / test_score``,
   the score as logged, e.g. accuracy in [0, 1]). Lower is better.
-* ``metric_points_per_g_co2``: the quality metric divided by grams of CO2, mlflow-emissions-sdk's
+* ``accuracy_per_g_co2``: the quality metric divided by grams of CO2, mlflow-emissions-sdk's
   ``accuracy_per_emission`` (``model_acc / (emissions_kg * 1000)``). Higher is better.
 * ``energy_kwh_per_1k_inferences`` / ``emissions_kg_per_1k_inferences``: inference runs only.
 
 Lower-is-better metrics (rmse, loss, ...) are turned the right way round by taking the quality as
-``1 / metric``: ``emissions_kg_per_metric_point = emissions_kg * metric`` and
-``metric_points_per_g_co2 = 1 / (metric * emissions_g)``, so the two derived columns keep their
-direction (lower resp. higher is better) whatever the metric. A metric is lower-is-better when one
-of the tokens of its name (split on ``_``, ``-``, ``.``, spaces, digits) is in
-:data:`LOWER_IS_BETTER_TOKENS` or ends with ``loss``/``error``, unless the name starts with
-``neg_`` (scikit-learn's negated scorers, e.g. ``neg_mean_squared_error``, are higher-is-better).
+``1 / metric``, and the columns say so: ``emissions_kg_per_inv_rmse_point = emissions_kg * rmse``
+and ``inv_rmse_per_g_co2 = 1 / (rmse * emissions_g)``, so the two derived columns keep their
+direction (lower resp. higher is better) whatever the metric. Characters of a metric name that
+cannot be in an identifier become ``_`` in the column name (``f1 macro`` -> ``f1_macro``).
+A metric is lower-is-better when one of the tokens of its name (split on ``_``, ``-``, ``.``,
+spaces, digits) is in :data:`LOWER_IS_BETTER_TOKENS` or ends with ``loss``/``error``, unless
+the name starts with ``neg_`` (scikit-learn's negated scorers, e.g. ``neg_mean_squared_error``,
+are higher-is-better).
 Undefined ratios (metric <= 0 or missing, no CO2) are NaN, not CodeCarbon's ``inf``, so they sort
 last and never break a plot axis.
 """
@@ -27,29 +30,57 @@ import re
 import numpy as np
 import pandas as pd
 
-from .ledger import RUN_COLUMNS
+from ..store.schema import RUN_COLUMNS
 
 __all__ = [
-    "DERIVED_COLUMNS",
     "FIXED_COLUMNS",
+    "INFERENCE_COLUMNS",
     "LOWER_IS_BETTER_TOKENS",
     "add_derived_columns",
     "best_tradeoff",
     "choose_metric",
+    "is_derived_column",
     "is_lower_better",
     "metric_columns",
     "pareto_front",
+    "per_gram_column",
+    "per_point_column",
+    "quality_name",
 ]
 
 # The ledger's own columns: everything else numeric in a frame is a metric.
 FIXED_COLUMNS = tuple(c for c in RUN_COLUMNS if c != "metrics")
 
-DERIVED_COLUMNS = (
-    "emissions_kg_per_metric_point",
-    "metric_points_per_g_co2",
-    "energy_kwh_per_1k_inferences",
-    "emissions_kg_per_1k_inferences",
-)
+INFERENCE_COLUMNS = ("energy_kwh_per_1k_inferences", "emissions_kg_per_1k_inferences")
+_PER_POINT = re.compile(r"^emissions_kg_per_.+_point$")
+_PER_GRAM = re.compile(r"^.+_per_g_co2$")
+_NOT_IDENTIFIER = re.compile(r"\W+")
+
+
+def quality_name(metric: str, lower_is_better: bool) -> str:
+    """What the quality columns divide by, as shown: 'accuracy', or '1/rmse'."""
+    return f"1/{metric}" if lower_is_better else metric
+
+
+def _slug(metric: str, lower_is_better: bool) -> str:
+    slug = _NOT_IDENTIFIER.sub("_", metric).strip("_") or "metric"
+    return f"inv_{slug}" if lower_is_better else slug
+
+
+def per_point_column(metric: str, lower_is_better: bool) -> str:
+    """'emissions_kg_per_accuracy_point' (CO2 per point of the metric; lower is better)."""
+    return f"emissions_kg_per_{_slug(metric, lower_is_better)}_point"
+
+
+def per_gram_column(metric: str, lower_is_better: bool) -> str:
+    """'accuracy_per_g_co2' (metric per gram of CO2; higher is better)."""
+    return f"{_slug(metric, lower_is_better)}_per_g_co2"
+
+
+def is_derived_column(name: str) -> bool:
+    """A column this module adds (so it is never taken for a user metric)."""
+    return name in INFERENCE_COLUMNS or bool(_PER_POINT.match(name) or _PER_GRAM.match(name))
+
 
 LOWER_IS_BETTER_TOKENS = frozenset(
     {
@@ -85,21 +116,18 @@ LOWER_IS_BETTER_TOKENS = frozenset(
 
 _NAME_TOKENS = re.compile(r"[^a-z]+")
 
-# Attributes set on the returned frame so downstream code (plots, panel) knows what was used.
-ATTR_METRIC = "mlcost_metric"
-ATTR_LOWER_IS_BETTER = "mlcost_lower_is_better"
-
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:
     """Columns holding user metrics: numeric columns that are neither ledger nor derived ones.
 
     Numeric only, so a text column the ledger may add later is never taken for a metric.
     """
-    excluded = set(FIXED_COLUMNS) | set(DERIVED_COLUMNS)
+    excluded = set(FIXED_COLUMNS)
     return [
         str(name)
         for name, dtype in frame.dtypes.items()
         if name not in excluded
+        and not is_derived_column(str(name))
         and pd.api.types.is_numeric_dtype(dtype)
         and not pd.api.types.is_bool_dtype(dtype)
     ]
@@ -118,8 +146,9 @@ def choose_metric(frame: pd.DataFrame, metric: str | None = None) -> str | None:
     """The given metric, else 'accuracy' when present, else the first metric column, else None."""
     columns = metric_columns(frame)
     if metric is not None:
-        if metric not in frame.columns:
-            raise KeyError(f"no metric column {metric!r}; metric columns: {columns}")
+        if metric not in columns:
+            known = ", ".join(columns) or "none logged yet"
+            raise ValueError(f"no metric {metric!r} in these runs (metrics: {known})")
         return metric
     if "accuracy" in columns:
         return "accuracy"
@@ -143,24 +172,25 @@ def _quality(values: np.ndarray, lower_is_better: bool) -> np.ndarray:
 def add_derived_columns(
     frame: pd.DataFrame, metric: str | None = None, lower_is_better: bool | None = None
 ) -> pd.DataFrame:
-    """A copy of ``frame`` with the :data:`DERIVED_COLUMNS` added (or recomputed).
+    """A copy of ``frame`` with the derived columns for ``metric`` (default: see
+    :func:`choose_metric`) and the per-1,000-inference columns; derived columns already in
+    ``frame`` are dropped first, so the result never mixes two metrics' columns.
 
-    Vectorised (10,000 rows in a few ms); an empty frame or one without metric columns gets the
-    columns too, all NaN. The metric used is kept in ``frame.attrs['mlcost_metric']``.
+    Vectorised (10,000 rows in a few ms). Without a metric only the inference columns are added.
     """
+    frame = frame.drop(columns=[c for c in frame.columns if is_derived_column(str(c))])
     metric = choose_metric(frame, metric)
     if metric is not None and lower_is_better is None:
         lower_is_better = is_lower_better(metric)
     result = frame.copy(deep=False)
     emissions_kg = _float_values(frame, "emissions_kg")
     energy_kwh = _float_values(frame, "energy_kwh")
+    columns = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        if metric is None:
-            per_point = per_gram = np.full(len(frame), np.nan)
-        else:
+        if metric is not None:
             quality = _quality(_float_values(frame, metric), bool(lower_is_better))
-            per_point = emissions_kg / quality
-            per_gram = quality / (emissions_kg * 1e3)
+            columns[per_point_column(metric, bool(lower_is_better))] = emissions_kg / quality
+            columns[per_gram_column(metric, bool(lower_is_better))] = quality / (emissions_kg * 1e3)
         inferences = _float_values(frame, "inferences")
         is_inference = (
             (frame["kind"] == "inference").fillna(False).to_numpy(dtype=bool)
@@ -168,17 +198,11 @@ def add_derived_columns(
             else np.zeros(len(frame), bool)
         )
         thousands = np.where(is_inference & (inferences > 0), inferences / 1e3, np.nan)
-        columns = {
-            "emissions_kg_per_metric_point": per_point,
-            "metric_points_per_g_co2": per_gram,
-            "energy_kwh_per_1k_inferences": energy_kwh / thousands,
-            "emissions_kg_per_1k_inferences": emissions_kg / thousands,
-        }
+        columns["energy_kwh_per_1k_inferences"] = energy_kwh / thousands
+        columns["emissions_kg_per_1k_inferences"] = emissions_kg / thousands
     for name, values in columns.items():
         values = np.where(np.isfinite(values), values, np.nan)
         result[name] = pd.Series(values, index=frame.index, dtype=float)
-    result.attrs[ATTR_METRIC] = metric
-    result.attrs[ATTR_LOWER_IS_BETTER] = bool(lower_is_better) if metric is not None else None
     return result
 
 
@@ -238,8 +262,13 @@ def best_tradeoff(
     metric = choose_metric(frame, metric)
     if metric is None or frame.empty:
         return None
-    derived = add_derived_columns(frame, metric, lower_is_better)
-    per_point = derived["emissions_kg_per_metric_point"].where(_candidates(frame, metric))
+    if lower_is_better is None:
+        lower_is_better = is_lower_better(metric)
+    column = per_point_column(metric, lower_is_better)
+    derived = (
+        frame if column in frame.columns else add_derived_columns(frame, metric, lower_is_better)
+    )
+    per_point = derived[column].where(_candidates(frame, metric))
     if per_point.notna().sum() == 0:
         return None
     return per_point.idxmin()

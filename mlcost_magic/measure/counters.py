@@ -4,6 +4,8 @@
   n_jobs workers included), as exact counter values, not sampled utilisation.
 - Machine-wide busy CPU time (to attribute RAPL energy to the process tree).
 - RAPL package energy counters, where readable.
+- The CPU time of this package's own threads (the panel's worker, the live meter), which is
+  subtracted from the process's: the tool's overhead is never charged to the user's run.
 Linux reads /proc directly (a few small files per snapshot); other systems go through psutil.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +22,41 @@ IS_LINUX = sys.platform.startswith("linux")
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PAGE_SIZE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 RAPL_ROOT = Path("/sys/class/powercap")
+
+
+class OwnThreads:
+    """CPU seconds used by this package's own threads, live and ended, in this process."""
+
+    def __init__(self) -> None:
+        self._clocks: dict[int, int] = {}  # thread ident -> its CPU-time clock id
+        self._ended_cpu_s = 0.0
+        self._lock = threading.Lock()
+
+    def add_current(self) -> None:
+        """Count the calling thread as ours (call it first thing in the thread)."""
+        if hasattr(time, "pthread_getcpuclockid"):
+            clock = time.pthread_getcpuclockid(threading.get_ident())
+            with self._lock:
+                self._clocks[threading.get_ident()] = clock
+
+    def discard_current(self) -> None:
+        """The calling thread ends: keep what it used (still in the process's total)."""
+        with self._lock:
+            if self._clocks.pop(threading.get_ident(), None) is not None:
+                self._ended_cpu_s += time.thread_time()
+
+    def cpu_s(self) -> float:
+        with self._lock:
+            total = self._ended_cpu_s
+            for clock in self._clocks.values():
+                try:
+                    total += time.clock_gettime(clock)
+                except OSError:  # the thread is just ending
+                    continue
+            return total
+
+
+own_threads = OwnThreads()  # process-wide, like the threads it counts
 
 
 @dataclass(frozen=True)
@@ -54,7 +92,7 @@ def cpu_seconds_between(before: TreeSample, after: TreeSample) -> float:
 def _sample(times, descendants: dict[tuple[int, int], float], rss_bytes: int) -> TreeSample:
     return TreeSample(
         wall_s=time.perf_counter(),
-        self_cpu_s=time.process_time(),
+        self_cpu_s=time.process_time() - own_threads.cpu_s(),
         reaped_children_cpu_s=times.children_user + times.children_system,
         descendants_cpu_s=descendants,
         rss_bytes=rss_bytes,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..units import BYTES_PER_GB, JOULES_PER_KWH
 from . import counters
 from .hardware import HardwareProfile
 from .settings import CarbonIntensity
-from .units import BYTES_PER_GB, JOULES_PER_KWH
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,17 @@ class Measurement:
 
     @property
     def basis(self) -> str:
-        """'estimated' unless every component is a measured counter (RAM never is)."""
-        measured = [m for m in ("rapl", "nvml") if m in self.method]
-        return f"{'+'.join(measured).upper()} measured, rest estimated" if measured else "estimated"
+        return basis_text([self.method])
+
+
+MEASURED_METHODS = ("rapl", "nvml")  # counters read from hardware; everything else is a model
+
+
+def basis_text(methods) -> str:
+    """'estimated', or e.g. 'RAPL+NVML measured, rest estimated' (RAM is never measured)."""
+    joined = " ".join(str(m) for m in methods)
+    measured = [m for m in MEASURED_METHODS if m in joined]
+    return f"{'+'.join(measured).upper()} measured, rest estimated" if measured else "estimated"
 
 
 @dataclass(frozen=True)
@@ -83,10 +91,13 @@ class Meter:
             gpu_mj=hw.gpus.read_mj() if hw.gpus else (),
         )
 
-    def measure(self, start: Snapshot, end: Snapshot | None = None) -> Measurement:
-        """Energy and CO2 between two snapshots (end defaults to now: the live figure)."""
+    def measure(
+        self, start: Snapshot, end: Snapshot | None = None, constants: Constants | None = None
+    ) -> Measurement:
+        """Energy and CO2 between two snapshots (end defaults to now: the live figure), under
+        the constants a run started with (default: the current ones)."""
         end = end or self.snapshot()
-        hw, const = self.hardware, self.constants
+        hw, const = self.hardware, constants or self.constants
         duration_s = max(end.tree.wall_s - start.tree.wall_s, 0.0)
         cpu_seconds = counters.cpu_seconds_between(start.tree, end.tree)
         ram_gb = (start.tree.rss_bytes + end.tree.rss_bytes) / 2 / BYTES_PER_GB

@@ -6,19 +6,14 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
+from ..errors import SettingsError
 from . import codecarbon_data
 
-DEFAULT_LEDGER_NAME = "mlcost_ledger.sqlite"
 # Green Algorithms (Lannelongue et al. 2021): 0.3725 W per GB of memory.
 DEFAULT_RAM_POWER_W_PER_GB = 0.3725
 DEFAULT_PUE = 1.0
 HOW_TO_SET_COUNTRY = "set MLCOST_COUNTRY or %config CarbonMagics.country_iso_code"
-
-
-class SettingsError(ValueError):
-    """A setting the user gave cannot be used; the message is one line that says why."""
 
 
 @dataclass(frozen=True)
@@ -42,12 +37,25 @@ class CarbonIntensity:
 
     @property
     def label(self) -> str:
-        """Short form for the summary line: 'FRA' or 'world average: set ...'."""
-        if self.country_iso_code:
-            return self.country_iso_code
-        if self.source.startswith("set by"):
-            return self.source
-        return f"world average: {HOW_TO_SET_COUNTRY}"
+        return intensity_label(self.country_iso_code, self.source)
+
+
+def intensity_label(country_iso_code: str | None, source: str | None) -> str:
+    """Short form for the summary line: 'FRA', 'set by user' or 'world average: set ...'.
+
+    A pure function of what a run recorded, so a run prints the label it was measured under."""
+    if country_iso_code:
+        return country_iso_code
+    if source and source.startswith("set by"):
+        return source
+    return f"world average: {HOW_TO_SET_COUNTRY}"
+
+
+def country_display(country_name: str | None, country_iso_code: str | None) -> str:
+    """'France (FRA)', or 'world average' when no country was set."""
+    if country_iso_code:
+        return f"{country_name or country_iso_code} ({country_iso_code})"
+    return "world average"
 
 
 def _env_float(name: str) -> float | None:
@@ -109,11 +117,6 @@ def country_intensity(code: str, source: str) -> CarbonIntensity:
         record.get("country_name", code),
         f"CodeCarbon global_energy_mix.json ({year}); country {source}",
     )
-
-
-def resolve_ledger_path(settings: Settings) -> Path:
-    raw = settings.ledger_path or os.environ.get("MLCOST_LEDGER") or DEFAULT_LEDGER_NAME
-    return Path(raw).expanduser().absolute()
 
 
 def resolve_pue(settings: Settings) -> float:

@@ -1,6 +1,6 @@
 """Run the tutorial notebooks headless in a real kernel and collect what they measured.
 
-    python -m mlcost_magic.notebook_runner --output output/
+    python -m mlcost_magic.tutorials --output output/
 
 For each notebook (default: every ``notebooks/*.ipynb``, in name order) this writes to the
 output folder the executed notebook (widget state kept), the four-panel trade-off figure of
@@ -48,7 +48,6 @@ __all__ = [
 DEFAULT_CELL_TIMEOUT_S = 300
 DEFAULT_NOTEBOOK_TIMEOUT_S = 600
 POLL_SLICE_S = 1.0
-LEDGER_NAME = "mlcost_ledger.sqlite"
 # The CodeCarbon model-comparison tutorial: its comparison is the job's headline figure/report.
 DEFAULT_HEADLINE = "01_random_forest_sizes"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -197,8 +196,9 @@ def resolve_ledger(
     output: Path, ledger_path: str | os.PathLike | None, env: dict[str, str]
 ) -> Path:
     """``ledger_path``, else ``$MLCOST_LEDGER``, else ``<output>/mlcost_ledger.sqlite``."""
-    ledger = Path(ledger_path or env.get("MLCOST_LEDGER") or Path(output) / LEDGER_NAME)
-    return ledger.expanduser().absolute()
+    from ..store.ledger import resolve_ledger_path
+
+    return resolve_ledger_path(ledger_path, env=env, folder=output)
 
 
 def _session_ids(ledger_path: Path) -> set[str]:
@@ -208,13 +208,14 @@ def _session_ids(ledger_path: Path) -> set[str]:
 
 def _read_ledger(ledger_path: Path, session_ids: list[str] | None = None):
     """The ledger's runs (of these sessions), or None when no notebook has written one yet."""
-    from .ledger import Ledger
+    from ..store.ledger import Ledger
 
     if not ledger_path.exists():
         return None
     ledger = Ledger(ledger_path)
     try:
-        frame = ledger.to_frame()
+        ledger.mark_lost_runs()  # a notebook's kernel that died left its run 'running'
+        frame = ledger.read_runs()
     finally:
         ledger.close()
     if session_ids is not None:
@@ -224,19 +225,21 @@ def _read_ledger(ledger_path: Path, session_ids: list[str] | None = None):
 
 def _write_figure(frame, path: Path) -> Path:
     """The four-panel figure of the training runs (all runs when there are none)."""
-    from .plots import plot_tradeoffs
+    from ..compare.comparison import compare
+    from ..views.figure import plot_tradeoffs
 
     training = frame[frame["kind"] == "training"] if "kind" in frame else frame
-    figure = plot_tradeoffs(training if len(training) else frame)
+    figure = plot_tradeoffs(compare(training if len(training) else frame))
     figure.savefig(path, dpi=110)
     return path
 
 
 def _write_report(frame, path: Path, ledger: Path, session_ids: list[str]) -> Path:
-    from .report import write_report
+    from ..compare.comparison import compare
+    from ..views.report import write_report
 
     description = {"ledger_path": str(ledger), "session_id": ", ".join(session_ids)}
-    return write_report(frame, path, description)
+    return write_report(compare(frame), path, description)
 
 
 def run_notebooks(
@@ -334,14 +337,15 @@ def write_job_outputs(
 ) -> list[Path]:
     """Print each notebook's table; write comparison.csv (every run of the job) and the
     headline comparison's four-panel figure and report as tradeoffs.png and report.html."""
-    from .formatting import text_table
+    from ..compare.comparison import compare
+    from ..views.table import text_table
 
     for result in results:
         print(f"\n== {result.name} ({result.wall_s:.1f} s) ==", file=stream)
         if result.frame is None or result.frame.empty:
             print("no runs recorded", file=stream)
         else:
-            print(text_table(result.frame), file=stream)
+            print(text_table(compare(result.frame)), file=stream)
     written = []
     job = _job_frame(results)
     if job is not None:
@@ -372,7 +376,7 @@ def write_job_outputs(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mlcost_magic.notebook_runner",
+        prog="python -m mlcost_magic.tutorials",
         description="Execute the tutorial notebooks headless and collect their measurements.",
     )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")

@@ -14,7 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import formatting, metrics, plots, units
+from .. import units
+from ..compare.comparison import Comparison
+from . import figure, table
 
 __all__ = ["report_html", "write_report"]
 
@@ -82,19 +84,16 @@ def _assumptions(frame: pd.DataFrame, description: dict) -> list[tuple[str, str]
 
 
 def report_html(
-    frame: pd.DataFrame,
+    comparison: Comparison,
     description: dict[str, Any],
-    metric: str | None = None,
     generated_at: dt.datetime | None = None,
 ) -> str:
     """The report as an HTML string (see :func:`write_report`)."""
-    frame = metrics.add_derived_columns(frame, metric)
-    metric = frame.attrs.get(metrics.ATTR_METRIC)
+    frame, metric = comparison.frame, comparison.metric
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
-    figure = plots.plot_tradeoffs(frame, metric)
-    png = base64.b64encode(plots.figure_to_png_bytes(figure, REPORT_DPI)).decode("ascii")
-    best = metrics.best_tradeoff(frame, metric) if not frame.empty else None
-    table = formatting.html_table(frame, metric, best_index=best)
+    drawn = figure.plot_tradeoffs(comparison)
+    png = base64.b64encode(figure.figure_to_png_bytes(drawn, REPORT_DPI)).decode("ascii")
+    runs_table = table.html_table(comparison)
     machine = [(meaning, _distinct(frame, column)) for column, meaning in MACHINE_COLUMNS]
     machine = [(meaning, value) for meaning, value in machine if value]
     notes = [
@@ -125,7 +124,7 @@ def report_html(
 <h1>{html.escape(title)}</h1>
 <p class="mlcost-summary">{html.escape(summary)}</p>
 <h2>Runs</h2>
-{table}
+{runs_table}
 <h2>Trade-offs</h2>
 <img class="mlcost-figure" alt="{html.escape(alt)}" src="data:image/png;base64,{png}">
 <h2>Method and assumptions</h2>
@@ -139,11 +138,15 @@ built on CodeCarbon.</footer>
 """
 
 
-def write_report(
-    frame: pd.DataFrame, path: str | Path, description: dict[str, Any], metric: str | None = None
-) -> Path:
-    """Write the self-contained HTML report to ``path`` (parents created); return the path."""
+def write_report(comparison: Comparison, path: str | Path, description: dict[str, Any]) -> Path:
+    """Write the self-contained HTML report to ``path`` (parents created); return the path.
+
+    A path that cannot be written raises ValueError with one line that says why."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report_html(frame, description, metric), encoding="utf-8")
+    text = report_html(comparison, description)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:  # a name too long, a read-only folder, a full disk
+        raise ValueError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
     return path

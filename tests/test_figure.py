@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from ledger_frames import XSS_LABEL, make_frame, random_frame
 
-from mlcost_magic import metrics, plots
+from mlcost_magic.compare import tradeoffs as metrics
+from mlcost_magic.compare.comparison import compare
+from mlcost_magic.views import figure as plots
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -59,7 +61,7 @@ def test_four_axes_with_one_point_per_run():
     frame.loc[3, "status"] = "error"
     frame.loc[3, "accuracy"] = np.nan
     frame.loc[4, "status"] = "running"
-    fig = plots.plot_tradeoffs(frame)
+    fig = plots.plot_tradeoffs(compare(frame))
     assert len(fig.axes) == 4
     ax_co2, ax_quality, ax_time, ax_per_point = fig.axes
     # Time vs CO2: every finished run (the failed one consumed energy too); quality: ok runs.
@@ -84,7 +86,7 @@ def test_bar_heights_are_label_means_in_the_chosen_unit():
             {"label": "y", "emissions_kg": 9e-6},
         ]
     )
-    fig = plots.plot_tradeoffs(frame)
+    fig = plots.plot_tradeoffs(compare(frame))
     ax_co2 = fig.axes[0]
     heights = [patch.get_height() for patch in _by_gid(ax_co2, "bars")]
     np.testing.assert_allclose(heights, [3.0, 9.0])  # mg
@@ -95,14 +97,14 @@ def test_bar_heights_are_label_means_in_the_chosen_unit():
 @pytest.mark.parametrize(("kg", "unit"), [(3e-6, "mg"), (3e-3, "g"), (4.0, "kg")])
 def test_co2_axis_unit_follows_the_data(kg, unit):
     frame = make_frame([{"label": "a", "emissions_kg": kg}, {"label": "b", "emissions_kg": 2 * kg}])
-    fig = plots.plot_tradeoffs(frame)
+    fig = plots.plot_tradeoffs(compare(frame))
     assert fig.axes[0].get_ylabel() == f"CO2 ({unit})"
     assert fig.axes[2].get_ylabel() == f"CO2 ({unit})"
 
 
 def test_pareto_front_and_best_tradeoff_are_drawn():
     frame = _known_frame()
-    fig = plots.plot_tradeoffs(frame)
+    fig = plots.plot_tradeoffs(compare(frame))
     ax_quality = fig.axes[1]
     (line,) = _by_gid(ax_quality, "pareto")
     expected = frame[metrics.pareto_front(frame, "accuracy")].sort_values("emissions_kg")
@@ -125,7 +127,7 @@ def test_lower_is_better_metric_inverts_the_axis():
         ],
         metrics=["rmse"],
     )
-    ax_quality = plots.plot_tradeoffs(frame).axes[1]
+    ax_quality = plots.plot_tradeoffs(compare(frame)).axes[1]
     assert ax_quality.xaxis_inverted()
     assert "lower is better" in ax_quality.get_xlabel()
     (line,) = _by_gid(ax_quality, "pareto")
@@ -141,7 +143,7 @@ def test_labels_are_literal_text_never_markup_or_mathtext(metric):
         ],
         metrics=[metric],
     )
-    fig = plots.plot_tradeoffs(frame)
+    fig = plots.plot_tradeoffs(compare(frame))
     texts = _texts(fig)
     user_texts = [t for t in texts if "$" in t.get_text() or "<img" in t.get_text()]
     assert any("cost $x$ y" == t.get_text() for t in user_texts)
@@ -153,7 +155,7 @@ def test_labels_are_literal_text_never_markup_or_mathtext(metric):
 
 
 def test_empty_ledger_draws_a_message_in_every_axes():
-    fig = plots.plot_tradeoffs(make_frame([]))
+    fig = plots.plot_tradeoffs(compare(make_frame([])))
     assert len(fig.axes) == 4
     for ax in fig.axes:
         assert _by_gid(ax, "message")
@@ -162,11 +164,11 @@ def test_empty_ledger_draws_a_message_in_every_axes():
 
 def test_single_run_and_no_metric():
     frame = make_frame([{"label": "only", "emissions_kg": 1e-6}])
-    fig = plots.plot_tradeoffs(frame)
+    fig = plots.plot_tradeoffs(compare(frame))
     assert len(_run_points(fig.axes[2])) == 1
     assert _by_gid(fig.axes[1], "message") and _by_gid(fig.axes[3], "message")
     single = make_frame([{"label": "only", "emissions_kg": 1e-6, "f1": 0.5}], metrics=["f1"])
-    fig = plots.plot_tradeoffs(single)
+    fig = plots.plot_tradeoffs(compare(single))
     assert len(_run_points(fig.axes[1])) == 1
     assert not _by_gid(fig.axes[1], "pareto")  # one point is not a front
     assert plots.figure_to_png_bytes(fig, dpi=50).startswith(PNG_SIGNATURE)
@@ -174,7 +176,7 @@ def test_single_run_and_no_metric():
 
 def test_many_labels_are_capped_for_bars():
     frame = random_frame(60, n_labels=60)
-    fig = plots.plot_tradeoffs(frame, max_labels=10)
+    fig = plots.plot_tradeoffs(compare(frame), max_labels=10)
     assert len(_by_gid(fig.axes[0], "bars")) == 10
     assert "10 most recent of 60 labels" in fig.axes[0].get_title()
     assert len(_run_points(fig.axes[2])) == 60
@@ -182,7 +184,7 @@ def test_many_labels_are_capped_for_bars():
 
 def test_does_not_touch_pyplot_state():
     with plt.rc_context({"figure.figsize": (1, 1)}):
-        fig = plots.plot_tradeoffs(random_frame(5))
+        fig = plots.plot_tradeoffs(compare(random_frame(5)))
     assert not hasattr(fig.canvas, "manager") or fig.canvas.manager is None
     assert list(fig.get_size_inches()) == list(plots.FIGURE_SIZE_IN)
 
@@ -193,7 +195,7 @@ def test_run_time_axis_unit_follows_the_data(seconds, unit):
         [{"label": "a", "emissions_kg": 1e-6, "duration_s": seconds}]
         + [{"label": "b", "emissions_kg": 2e-6, "duration_s": 2 * seconds}]
     )
-    ax_time = plots.plot_tradeoffs(frame).axes[2]
+    ax_time = plots.plot_tradeoffs(compare(frame)).axes[2]
     assert ax_time.get_xlabel() == f"run time ({unit})"
     factor = {"ms": 1e-3, "s": 1.0, "min": 60.0}[unit]
     np.testing.assert_allclose(_run_points(ax_time)[:, 0], [seconds / factor, 2 * seconds / factor])

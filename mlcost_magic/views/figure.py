@@ -6,10 +6,10 @@ training time vs CO2, CO2 per accuracy point), with these differences:
 * runs sharing a label are one bar / one marker at the mean, with the standard deviation as
   error bars; individual runs stay visible as small dots in the scatters (one dot per run);
 * the accuracy-vs-CO2 panel draws the Pareto front over the label means and rings the best
-  trade-off (lowest CO2 per metric point, see :func:`metrics.best_tradeoff`);
+  trade-off (lowest CO2 per metric point, see :func:`compare.tradeoffs.best_tradeoff`);
 * axes carry readable units chosen for the data (mg / g / kg, s / min / h);
 * lower-is-better metrics (rmse, loss, ...) are plotted with the axis inverted, so better is
-  always to the right, and "CO2 per point" uses ``1/metric`` (see :mod:`mlcost_magic.metrics`).
+  always to the right, and "CO2 per point" uses ``1/metric`` (see ``compare.tradeoffs``).
 
 Never touches pyplot (no global figure registry, nothing shown twice, nothing leaked); user text
 (labels, metric names) is drawn with mathtext parsing off, so ``$x$`` shows literally. At most
@@ -24,9 +24,12 @@ import io
 import numpy as np
 import pandas as pd
 
-from . import metrics, units
+from .. import units
+from ..compare import tradeoffs
+from ..compare.comparison import Comparison
+from .table import basis_line
 
-__all__ = ["aggregate_by_label", "figure_to_png_bytes", "plot_tradeoffs"]
+__all__ = ["figure_to_png_bytes", "plot_tradeoffs"]
 
 FIGURE_SIZE_IN = (11.0, 7.5)
 RUN_DOT_SIZE = 14
@@ -49,24 +52,6 @@ def short(label: str, limit: int = MAX_LABEL_CHARS) -> str:
 
 
 PARETO_COLOUR = "#444444"
-
-
-def aggregate_by_label(frame: pd.DataFrame, metric: str | None) -> pd.DataFrame:
-    """One row per label (first-seen order): mean, std and count of CO2, duration, metric."""
-    columns = ["emissions_kg", "duration_s", "emissions_kg_per_metric_point"]
-    if metric is not None:
-        columns.append(metric)
-    values = frame[["label", *columns]].copy()
-    values["label"] = values["label"].astype("string").fillna("")
-    for column in columns:
-        values[column] = pd.to_numeric(values[column], errors="coerce").astype(float)
-    grouped = values.groupby("label", sort=False)
-    means = grouped[columns].mean()
-    stds = grouped[columns].std(ddof=1).add_suffix("_std")
-    counts = grouped.size().rename("runs")
-    result = pd.concat([means, stds, counts], axis=1)
-    result.index.name = "label"
-    return result.reset_index()
 
 
 def _typical(values: pd.Series | np.ndarray) -> float:
@@ -139,13 +124,8 @@ def _annotate(ax, labels, xs, ys, inverted: bool = False) -> None:
             )
 
 
-def plot_tradeoffs(
-    frame: pd.DataFrame,
-    metric: str | None = None,
-    lower_is_better: bool | None = None,
-    max_labels: int = 25,
-):
-    """The four-panel trade-off figure for a ledger frame (see the module docstring).
+def plot_tradeoffs(comparison: Comparison, max_labels: int = 25):
+    """The four-panel trade-off figure of a comparison (see the module docstring).
 
     Returns a ``matplotlib.figure.Figure`` not registered with pyplot: display it, save it with
     ``fig.savefig`` or :func:`figure_to_png_bytes`.
@@ -154,14 +134,8 @@ def plot_tradeoffs(
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    frame = metrics.add_derived_columns(frame, metric, lower_is_better)
-    metric = frame.attrs.get(metrics.ATTR_METRIC)
-    lower_is_better = bool(frame.attrs.get(metrics.ATTR_LOWER_IS_BETTER))
-    if "status" in frame.columns:
-        finished = frame[(frame["status"] != "running").fillna(True).to_numpy(dtype=bool)]
-    else:
-        finished = frame
-    ok = finished[(finished["status"] == "ok").to_numpy(dtype=bool)] if len(finished) else finished
+    frame, metric, lower_is_better = comparison.frame, comparison.metric, comparison.lower_is_better
+    finished, ok = comparison.finished, comparison.ok
 
     with sns.axes_style("whitegrid"):
         # Fixed margins (labels are shortened to fit): constrained layout would double the
@@ -171,8 +145,6 @@ def plot_tradeoffs(
         axes = fig.subplots(2, 2)
     title = "Model efficiency comparison"
     fig.suptitle(title, fontsize=13, fontweight="bold")
-    from .formatting import basis_line
-
     fig.text(0.5, 0.005, basis_line(frame), ha="center", va="bottom", fontsize=7,
              color="#555555", parse_math=False)  # fmt: skip
     ax_co2, ax_quality, ax_time, ax_per_point = axes.ravel()
@@ -189,7 +161,7 @@ def plot_tradeoffs(
             _message(ax, "No finished runs yet:\nrun a %%carbon cell or a track() block.")
         return fig
 
-    groups = aggregate_by_label(finished, metric)
+    groups = comparison.groups
     shown = groups.iloc[-max_labels:]
     palette = dict(
         zip(groups["label"], sns.color_palette("husl", max(len(groups), 1)), strict=False)
@@ -235,42 +207,30 @@ def plot_tradeoffs(
     ax_time.set_xlabel(f"run time ({seconds_suffix})")
     ax_time.set_ylabel(f"CO2 ({mass_suffix})")
 
-    has_metric = (
-        metric is not None
-        and np.isfinite(
-            pd.to_numeric(ok[metric], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        ).any()
-    )
-    if not has_metric:
+    if not comparison.has_metric_values:
         message = "No quality metric logged yet." if metric is None else f"No run logged {metric}."
         _message(ax_quality, message)
         _message(ax_per_point, message)
         return fig
 
-    ok_groups = aggregate_by_label(ok, metric)
-    ok_groups = ok_groups[np.isfinite(ok_groups[metric].to_numpy(dtype=float))]
+    ok_groups = comparison.ok_groups
     _quality_panel(
         ax_quality, ok, ok_groups, metric, lower_is_better, palette, mass_factor, mass_suffix
     )
     shown_ok = ok_groups.iloc[-max_labels:]
-    per_point_factor, per_point_suffix = units.mass_scale(
-        _typical(shown_ok["emissions_kg_per_metric_point"])
-    )
-    best = (
-        shown_ok["emissions_kg_per_metric_point"].idxmin()
-        if shown_ok["emissions_kg_per_metric_point"].notna().any()
-        else None
-    )
+    per_point = comparison.per_point_column
+    per_point_factor, per_point_suffix = units.mass_scale(_typical(shown_ok[per_point]))
+    best = shown_ok[per_point].idxmin() if shown_ok[per_point].notna().any() else None
     per_point_colours = [
         BEST_COLOUR if index == best else palette[label]
         for index, label in zip(shown_ok.index, shown_ok["label"], strict=True)
     ]
-    err = _error(shown_ok["emissions_kg_per_metric_point_std"])
-    quality = f"1/{metric}" if lower_is_better else metric
+    err = _error(shown_ok[f"{per_point}_std"])
+    quality = comparison.quality
     _bars(
         ax_per_point,
         shown_ok["label"],
-        shown_ok["emissions_kg_per_metric_point"] / per_point_factor,
+        shown_ok[per_point] / per_point_factor,
         None if err is None else err / per_point_factor,
         per_point_colours,
         f"CO2 per {quality} point ({per_point_suffix})",
@@ -330,7 +290,7 @@ def _quality_panel(
         inverted=lower_is_better,
     )
 
-    front = metrics.pareto_front(groups, metric, lower_is_better)
+    front = tradeoffs.pareto_front(groups, metric, lower_is_better)
     front_points = groups[front.to_numpy()].sort_values("emissions_kg")
     if len(front_points) > 1:
         ax.plot(
@@ -343,7 +303,7 @@ def _quality_panel(
             label="Pareto front",
             gid="pareto",
         )
-    best = metrics.best_tradeoff(groups, metric, lower_is_better)
+    best = tradeoffs.best_tradeoff(groups, metric, lower_is_better)
     if best is not None:
         row = groups.loc[best]
         ax.scatter(

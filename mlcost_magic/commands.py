@@ -1,0 +1,102 @@
+"""The ``%carbon`` subcommands, one function each, reached through :func:`run_command`.
+
+Each reads the session's runs once, compares them once and hands that to its view. A bad
+value (unknown metric, unwritable path) is one ``UsageError`` line; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .magic_args import one_line
+
+FIGURE_SUFFIXES = ("png", "svg", "pdf")
+
+
+def run_command(args: argparse.Namespace, session, shell, panels: list) -> Any:
+    command = COMMANDS[args.command]
+    try:
+        return command(args, session, shell, panels)
+    except ValueError as error:  # unknown metric, bad path: our checks speak in ValueError
+        raise UsageError(f"%carbon {args.command}: {one_line(error)}") from None
+
+
+def _comparison(session, args: argparse.Namespace):
+    return session.compare(all_sessions=getattr(args, "all", False), metric=args.metric)
+
+
+def status(args, session, shell, panels) -> None:
+    print(session.status_text())
+
+
+def table(args, session, shell, panels):
+    return _comparison(session, args).frame
+
+
+def export(args, session, shell, panels) -> None:
+    from .store.export import export_runs
+
+    path = export_runs(session.to_frame(all_sessions=args.all), args.path)
+    print(f"Wrote {path}")
+
+
+def panel(args, session, shell, panels) -> None:
+    from .views.panel import show_panel
+
+    shown = show_panel(session, shell)  # None in a terminal: a text table was printed
+    if shown is not None:
+        panels.append(shown)
+
+
+def plot(args, session, shell, panels):
+    from .views.figure import plot_tradeoffs
+
+    if args.save is not None:
+        suffix = args.save.rsplit(".", 1)[-1].lower() if "." in args.save else ""
+        if suffix not in FIGURE_SUFFIXES:
+            raise ValueError(f"--save needs a .png, .svg or .pdf path, got {args.save!r}")
+    figure = plot_tradeoffs(_comparison(session, args))
+    _render_figures_as_png(shell)
+    if args.save is not None:
+        try:
+            figure.savefig(args.save, bbox_inches="tight")
+        except OSError as error:
+            raise ValueError(f"cannot write {args.save!r}: {error.strerror or error}") from None
+        print(f"Wrote {args.save}")
+    return figure
+
+
+def report(args, session, shell, panels) -> None:
+    from .views.report import write_report
+
+    if not args.path.lower().endswith((".html", ".htm")):
+        raise ValueError(f"needs an .html path, got {args.path!r}")
+    path = write_report(_comparison(session, args), args.path, session.describe())
+    print(f"Wrote {path}")
+
+
+def _render_figures_as_png(shell) -> None:
+    """Let Out[n] show a returned Figure even where matplotlib's inline backend never
+    loaded (we draw without pyplot); a formatter the user already has is left alone."""
+    from matplotlib.figure import Figure
+
+    from .views.figure import figure_to_png_bytes
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        formatter.lookup_by_type(Figure)
+    except KeyError:
+        formatter.for_type(Figure, lambda figure: figure_to_png_bytes(figure, dpi=100))
+
+
+COMMANDS = {
+    "status": status,
+    "table": table,
+    "export": export,
+    "panel": panel,
+    "plot": plot,
+    "report": report,
+}

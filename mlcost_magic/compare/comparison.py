@@ -1,0 +1,107 @@
+"""One analysis of a set of runs, computed once per refresh and handed to every view.
+
+``compare(rows)`` takes the store's rows, adds the derived trade-off columns for the chosen
+metric and finds the best trade-off; the label aggregates are computed on first use and then
+shared, so the table, the figure and the report never repeat the analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import tradeoffs
+from .aggregate import aggregate_by_label
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Runs with their derived columns, the metric they are judged by, the best trade-off."""
+
+    frame: pd.DataFrame
+    metric: str | None
+    lower_is_better: bool
+    best_index: Any  # index label in ``frame`` of the best trade-off run, or None
+
+    @property
+    def metrics(self) -> list[str]:
+        """Every metric column of these runs (the one judged by is :attr:`metric`)."""
+        return tradeoffs.metric_columns(self.frame)
+
+    @property
+    def quality(self) -> str | None:
+        """What the quality columns divide by, as shown: 'accuracy' or '1/rmse'."""
+        if self.metric is None:
+            return None
+        return tradeoffs.quality_name(self.metric, self.lower_is_better)
+
+    @property
+    def per_point_column(self) -> str | None:
+        if self.metric is None:
+            return None
+        return tradeoffs.per_point_column(self.metric, self.lower_is_better)
+
+    @property
+    def per_gram_column(self) -> str | None:
+        if self.metric is None:
+            return None
+        return tradeoffs.per_gram_column(self.metric, self.lower_is_better)
+
+    @cached_property
+    def finished(self) -> pd.DataFrame:
+        """Runs that have ended (any status but 'running')."""
+        if "status" not in self.frame.columns:
+            return self.frame
+        return self.frame[(self.frame["status"] != "running").fillna(True).to_numpy(bool)]
+
+    @cached_property
+    def ok(self) -> pd.DataFrame:
+        """Runs that ended normally: the only ones that compete for the best trade-off."""
+        finished = self.finished
+        if "status" not in finished.columns or finished.empty:
+            return finished
+        return finished[(finished["status"] == "ok").fillna(False).to_numpy(bool)]
+
+    @cached_property
+    def groups(self) -> pd.DataFrame:
+        """Finished runs per label: mean, sd and count of CO2, duration, metric, CO2 per point."""
+        return aggregate_by_label(self.finished, self._aggregated_columns())
+
+    @cached_property
+    def ok_groups(self) -> pd.DataFrame:
+        """'ok' runs per label, only labels with a finite metric mean (empty without metric)."""
+        if self.metric is None:
+            return self.groups.iloc[0:0]
+        groups = aggregate_by_label(self.ok, self._aggregated_columns())
+        values = pd.to_numeric(groups[self.metric], errors="coerce").to_numpy(float)
+        return groups[np.isfinite(values)]
+
+    @property
+    def has_metric_values(self) -> bool:
+        return len(self.ok_groups) > 0
+
+    def _aggregated_columns(self) -> list[str]:
+        columns = ["emissions_kg", "duration_s", "energy_kwh"]
+        if self.metric is not None:
+            columns += [self.metric, self.per_point_column]
+        return columns
+
+
+def compare(
+    rows: pd.DataFrame, metric: str | None = None, lower_is_better: bool | None = None
+) -> Comparison:
+    """The comparison of ``rows`` (a ledger frame) judged by ``metric`` (default: 'accuracy',
+    else the first metric logged). Raises ValueError for a metric no run logged."""
+    metric = tradeoffs.choose_metric(rows, metric)
+    if metric is not None and lower_is_better is None:
+        lower_is_better = tradeoffs.is_lower_better(metric)
+    lower_is_better = bool(lower_is_better)
+    frame = tradeoffs.add_derived_columns(rows, metric, lower_is_better)
+    best = None
+    if metric is not None and not frame.empty:
+        best = tradeoffs.best_tradeoff(frame, metric, lower_is_better)
+    return Comparison(frame, metric, lower_is_better, best)
