@@ -17,9 +17,8 @@ The data path of one run, as the layout shows it:
 from __future__ import annotations
 
 from . import _compat
+from ._version import __version__ as __version__
 from .errors import MlcostWarning
-
-__version__ = "0.2.0"
 
 __all__ = [
     "Ledger",

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .errors import MeasurementWarning, warn
 from .measure.codecarbon_data import codecarbon_version
 from .measure.counters import rapl_unreadable

@@ -150,6 +150,33 @@ def test_config_country_and_bad_country(shell):
     assert magics.country_iso_code == "FRA"  # the bad value was not kept
 
 
+def test_a_run_keeps_the_country_it_was_measured_in_after_config_changes(shell, capsys):
+    try:
+        shell.run_line_magic("config", "CarbonMagics.country_iso_code = 'FRA'")
+        run_cell(shell, "%%carbon -q -o r\npass")
+        run = shell.user_ns["r"]
+        shell.run_line_magic("config", "CarbonMagics.country_iso_code = 'POL'")
+    finally:
+        shell.config.pop("CarbonMagics", None)  # %config writes the shell's config: undo
+    assert "g/kWh (FRA)" in run.summary() and "POL" not in run.summary()
+    assert run.measurement.carbon_intensity_g_per_kwh == pytest.approx(56.039)
+    with pytest.raises(RuntimeError, match="has ended"):
+        run.log_metric("accuracy", 0.5)  # the record is fixed: it would never reach the ledger
+    run_cell(shell, "%carbon status")
+    assert "Poland (POL)" in capsys.readouterr().out
+
+
+def test_every_warning_of_ours_is_caught_by_one_filter(shell):
+    import warnings
+
+    from mlcost_magic import MlcostWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_cell(shell, "%%carbon -q --metric accuracy=1/0\npass")
+    assert caught and all(issubclass(w.category, MlcostWarning) for w in caught)
+
+
 def _intensity_at_load(shell):
     shell.run_line_magic("load_ext", "mlcost_magic")
     try:

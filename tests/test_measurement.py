@@ -40,6 +40,37 @@ def test_sleep_at_fixed_power_gives_power_times_duration(session):
     assert total_j == pytest.approx(expected_j, rel=0.05)  # counted once, not twice
 
 
+def test_the_tools_own_threads_are_not_charged_to_a_run(session):
+    """The panel's worker may draw while a run is measured: its CPU time is the tool's."""
+    import threading
+
+    from mlcost_magic.measure.counters import own_threads
+
+    started = threading.Event()
+
+    def ours():
+        own_threads.add_current()
+        started.set()
+        busy(1.0)
+        own_threads.discard_current()
+
+    def theirs():
+        started.set()
+        busy(1.0)
+
+    charged = {}
+    for name, work in (("ours", ours), ("theirs", theirs)):
+        started.clear()
+        worker = threading.Thread(target=work)
+        worker.start()
+        started.wait()
+        with session.track(name, quiet=True) as run:
+            worker.join()
+        charged[name] = run.measurement.cpu_seconds
+    assert charged["theirs"] > 0.8  # a user's thread is counted...
+    assert charged["ours"] < 0.2  # ...ours is not, even though it ran inside the run
+
+
 def test_busy_second_is_one_cpu_second_at_the_per_thread_power(session):
     with session.track("busy", quiet=True) as run:
         busy(1.0)

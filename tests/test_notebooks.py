@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from mlcost_magic.compare.comparison import compare
-from mlcost_magic.store.ledger import Ledger
+from mlcost_magic.store.ledger import DEFAULT_LEDGER_NAME, Ledger
 from mlcost_magic.tutorials import runner as notebook_runner
 
 REPO = Path(__file__).resolve().parent.parent
@@ -408,7 +408,7 @@ def offline_job(tmp_path_factory):
         cell_timeout_s=120,
         notebook_timeout_s=300,
     )
-    ledger = output / notebook_runner.LEDGER_NAME
+    ledger = output / DEFAULT_LEDGER_NAME
     with open(tmp / "job.txt", "w", encoding="utf-8") as stream:
         written = notebook_runner.write_job_outputs(results, output, ledger, stream)
     return {

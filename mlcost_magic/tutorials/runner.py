@@ -23,14 +23,14 @@ a missed execute reply made the client sit idle for its whole timeout).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Empty
 from typing import Any, TextIO
+
+from .polling_client import sliced_polling_client
 
 __all__ = [
     "DEFAULT_CELL_TIMEOUT_S",
@@ -47,10 +47,9 @@ __all__ = [
 
 DEFAULT_CELL_TIMEOUT_S = 300
 DEFAULT_NOTEBOOK_TIMEOUT_S = 600
-POLL_SLICE_S = 1.0
 # The CodeCarbon model-comparison tutorial: its comparison is the job's headline figure/report.
 DEFAULT_HEADLINE = "01_random_forest_sizes"
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_TREE = Path(__file__).resolve().parents[2]  # the checkout holding notebooks/
 
 
 @dataclass
@@ -74,7 +73,7 @@ class NotebookResult:
 
 def find_notebooks(directory: str | os.PathLike | None = None) -> list[Path]:
     """The tutorial notebooks: ``directory``, else ./notebooks, else the source tree's."""
-    candidates = [Path(directory)] if directory else [Path("notebooks"), PACKAGE_ROOT / "notebooks"]
+    candidates = [Path(directory)] if directory else [Path("notebooks"), SOURCE_TREE / "notebooks"]
     for folder in candidates:
         found = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
         if found:
@@ -100,61 +99,6 @@ def resolve_notebooks(names: list[str]) -> list[Path]:
     return chosen
 
 
-def _client_class():
-    """NotebookClient that waits for each execute reply in short slices (nbclient#312)."""
-    from nbclient import NotebookClient
-    from nbclient.client import timestamp
-    from nbclient.exceptions import CellTimeoutError
-    from nbclient.util import ensure_async
-
-    class SlicedPollingClient(NotebookClient):
-        poll_slice_s: float = POLL_SLICE_S
-        notebook_deadline: float | None = None  # time.monotonic() value
-
-        async def _async_poll_for_reply(
-            self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive
-        ):
-            assert self.kc is not None
-            deadline = None if timeout is None else time.monotonic() + timeout
-            if self.notebook_deadline is not None:
-                deadline = min(deadline or self.notebook_deadline, self.notebook_deadline)
-            timeout_reply = None
-            while True:
-                if timeout_reply is not None:
-                    msg = timeout_reply
-                    msg["parent_header"] = {"msg_id": msg_id}
-                else:
-                    try:
-                        msg = await ensure_async(
-                            self.kc.shell_channel.get_msg(timeout=self.poll_slice_s)
-                        )
-                    except Empty:
-                        if deadline is not None and time.monotonic() >= deadline:
-                            task_poll_kernel_alive.cancel()
-                            await self._async_check_alive()
-                            timeout_reply = await self._async_handle_timeout(
-                                timeout or self.timeout or 0, cell
-                            )
-                        continue
-                if msg["parent_header"].get("msg_id") != msg_id:
-                    continue
-                if self.record_timing:
-                    cell["metadata"]["execution"]["shell.execute_reply"] = timestamp(msg)
-                try:
-                    await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)
-                except (asyncio.TimeoutError, Empty):
-                    if self.raise_on_iopub_timeout:
-                        task_poll_kernel_alive.cancel()
-                        raise CellTimeoutError.error_from_timeout_and_cell(
-                            "Timeout waiting for IOPub output", self.iopub_timeout, cell
-                        ) from None
-                    self.log.warning("Timeout waiting for IOPub output")
-                task_poll_kernel_alive.cancel()
-                return msg
-
-    return SlicedPollingClient
-
-
 def execute_notebook(
     path: str | os.PathLike,
     *,
@@ -173,7 +117,7 @@ def execute_notebook(
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = nbformat.read(path, as_version=4)
-    client = _client_class()(
+    client = sliced_polling_client()(
         notebook,
         timeout=int(cell_timeout_s),
         kernel_name=kernel_name,
