@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import sys
 import threading
 import time
 from typing import Any
@@ -39,6 +40,10 @@ FIGURE_DPI = 72
 TABLE_MIN_INTERVAL_S = 0.25  # refresh rate of the table during one cell's loop of runs
 RUN_ORDER = ""
 IDLE_WAIT_S = 30.0
+# While the worker draws, Python hands the GIL over every WORKER_SWITCH_INTERVAL_S instead of
+# its default 5 ms, so the kernel's main thread (a new cell arriving) waits at most about that
+# long each time it needs the interpreter. Measured: benchmarks/bench_panel.py.
+WORKER_SWITCH_INTERVAL_S = 0.0005
 
 
 def footer_html(description: dict) -> str:
@@ -249,6 +254,8 @@ class CarbonPanel:
         return max(TABLE_MIN_INTERVAL_S - (time.perf_counter() - self._last_table_at), 0.001)
 
     def _guarded(self, figure: bool) -> None:
+        default_interval_s = sys.getswitchinterval()
+        sys.setswitchinterval(min(default_interval_s, WORKER_SWITCH_INTERVAL_S))
         try:
             self.refresh(figure=figure)
             self.last_error = None
@@ -258,6 +265,8 @@ class CarbonPanel:
                 self.footer.value = self._footer()
             except Exception:
                 pass
+        finally:
+            sys.setswitchinterval(default_interval_s)
 
     def wait_idle(self, timeout_s: float = IDLE_WAIT_S) -> bool:
         """Wait until the worker has done everything asked of it so far; True when it has."""
