@@ -8,6 +8,7 @@ may write to one file at once. Reading returns rows; the trade-off comparison is
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -254,13 +255,18 @@ class Ledger:
 
 def _insert_sql(table: str, row: dict, upsert: bool = False) -> tuple[str, tuple]:
     """The one INSERT builder. upsert: update the existing row in place (no index rewrite)."""
-    names = list(row)
+    names = tuple(row)
+    return _statement(table, names, upsert), tuple(row[name] for name in names)
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(table: str, names: tuple[str, ...], upsert: bool) -> str:
     key = "run_id" if table == "runs" else "session_id"
     sql = f"INSERT INTO {table} ({','.join(names)}) VALUES ({','.join('?' * len(names))})"
     if upsert:
         updates = ",".join(f"{name}=excluded.{name}" for name in names if name != key)
         sql += f" ON CONFLICT({key}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING")
-    return sql, tuple(row[name] for name in names)
+    return sql
 
 
 def _encode(run: dict[str, Any]) -> dict[str, Any]:
