@@ -27,6 +27,7 @@ __all__ = [
     "current_session",
     "load_ipython_extension",
     "log_metric",
+    "repeat",
     "track",
     "track_inference",
     "unload_ipython_extension",
@@ -37,7 +38,7 @@ _compat.install()
 
 def __getattr__(name: str):
     # Keep `import mlcost_magic` cheap: load the machinery on first use.
-    if name in ("track", "log_metric", "track_inference", "current_session"):
+    if name in ("track", "log_metric", "track_inference", "current_session", "repeat"):
         from . import session
 
         return getattr(session, name)

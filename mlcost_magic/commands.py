@@ -7,11 +7,13 @@ value (unknown metric, unwritable path) is one ``UsageError`` line; nothing is h
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
 
 from .magic_args import one_line
+from .views.status import totals_text
 
 FIGURE_SUFFIXES = ("png", "svg", "pdf")
 
@@ -54,18 +56,18 @@ def panel(args, session, shell, panels) -> None:
 def plot(args, session, shell, panels):
     from .views.figure import plot_tradeoffs
 
-    if args.save is not None:
-        suffix = args.save.rsplit(".", 1)[-1].lower() if "." in args.save else ""
-        if suffix not in FIGURE_SUFFIXES:
-            raise ValueError(f"--save needs a .png, .svg or .pdf path, got {args.save!r}")
+    save = None if args.save is None else Path(args.save).expanduser()
+    suffix = save.name.rsplit(".", 1)[-1].lower() if save and "." in save.name else ""
+    if save is not None and suffix not in FIGURE_SUFFIXES:
+        raise ValueError(f"--save needs a .png, .svg or .pdf path, got {args.save!r}")
     figure = plot_tradeoffs(_comparison(session, args))
     _render_figures_as_png(shell)
-    if args.save is not None:
+    if save is not None:
         try:
-            figure.savefig(args.save, bbox_inches="tight")
+            figure.savefig(save, format=suffix, bbox_inches="tight")
         except OSError as error:
-            raise ValueError(f"cannot write {args.save!r}: {error.strerror or error}") from None
-        print(f"Wrote {args.save}")
+            raise ValueError(f"cannot write {str(save)!r}: {error.strerror or error}") from None
+        print(f"Wrote {save}")
     return figure
 
 
@@ -92,7 +94,16 @@ def _render_figures_as_png(shell) -> None:
         formatter.for_type(Figure, lambda figure: figure_to_png_bytes(figure, dpi=100))
 
 
+def auto(args, session, shell, panels) -> None:
+    magics = shell._mlcost_magics  # the trait is the one switch (c.CarbonMagics.auto too)
+    if args.state is not None:
+        magics.auto = args.state == "on"
+    state = "on: every cell is measured" if magics.auto else "off"
+    print(f"auto mode {state}; {totals_text(session.totals())}")
+
+
 COMMANDS = {
+    "auto": auto,
     "status": status,
     "table": table,
     "export": export,

@@ -2,16 +2,21 @@
 ``%carbon`` subcommands. Every refusal is one ``UsageError`` with a one-line message.
 
 Quoting works as in a shell, for labels and option values alike: ``"Small RF"``,
-``--tag "note=two words"``, ``--metric "accuracy=evaluate(model, X, y)"``. An apostrophe in an
-unquoted word is kept as typed (``%%carbon Bob's RF``). The line is taken literally: ``{var}``
-and ``$var`` are not expanded (as with ``%%time``), so braces in a ``--metric`` expression stay
-Python.
+``--tag "note=two words"``, ``--metric "accuracy=evaluate(model, X, y)"``. An apostrophe
+between letters or digits is text, quoted or not (``%%carbon Bob's RF``, ``'it's mine'``); any
+other ``'`` is a quote, so an unclosed one is refused: put such text in double quotes
+(``"students' RF"``). Outside quotes a backslash escapes the next character, as in a shell, so
+quote a Windows path (``'C:\\runs.csv'``). ``#`` is text, not a comment. The line is taken
+literally: ``{var}`` and ``$var`` are not expanded (as with ``%%time``), so braces in a
+``--metric`` expression stay Python.
 """
 
 from __future__ import annotations
 
 import keyword
+import re
 import shlex
+import unicodedata
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
@@ -19,35 +24,50 @@ from IPython.core.magic_arguments import MagicArgumentParser
 HELP_WORDS = frozenset({"-h", "--help"})
 
 
+APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")  # Bob's, don't: text, not a quote
+
+
 def split_line(line: str) -> list[str]:
-    """Shell-like words; an unclosed double quote is refused, a lone apostrophe is kept."""
-    for quotes in ("\"'", '"'):
-        lexer = shlex.shlex(line, posix=True)
-        lexer.whitespace_split = True
-        lexer.commenters = ""  # '#' is text here, not a comment
-        lexer.quotes = quotes
-        try:
-            return list(lexer)
-        except ValueError:
-            continue
-    raise UsageError(f"unclosed quote in {_short(line)!r}: close it, or remove it")
+    """Shell-like words. An apostrophe between letters or digits is text (Bob's RF); an
+    unclosed quote, or a backslash ending the line, is refused."""
+    free = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in line)
+    placeholder = next(free, "'")  # a private-use character the line does not contain
+    lexer = shlex.shlex(APOSTROPHE.sub(placeholder, line), posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""  # '#' is text here, not a comment
+    try:
+        words = list(lexer)
+    except ValueError as error:  # shlex: "No closing quotation" or "No escaped character"
+        if "escaped" in str(error):
+            raise UsageError(
+                f"the line ends in a backslash: {shorten(line)!r}: remove it, or quote it"
+            ) from None
+        raise UsageError(
+            f"unclosed quote in {shorten(line)!r}: close it, or put text with an apostrophe "
+            f'in double quotes ("students\' RF")'
+        ) from None
+    return [word.replace(placeholder, "'") for word in words]
 
 
 def split_pair(text: str, option: str) -> tuple[str, str]:
     """'name=value' -> ('name', 'value'), both stripped and non-empty."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip() or not value.strip():
-        raise UsageError(f"{option} must look like NAME=VALUE, got {_short(text)!r}")
+        raise UsageError(f"{option} must look like NAME=VALUE, got {shorten(text)!r}")
     return key.strip(), value.strip()
 
 
 def check_variable_name(name: str | None) -> str | None:
-    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
-        raise UsageError(f"-o needs a variable name, got {_short(name)!r}")
-    return name
+    """A Python name, as Python reads it (NFKC: ``-o ﬁ`` is the variable ``fi``)."""
+    if name is None:
+        return None
+    normal = unicodedata.normalize("NFKC", name)
+    if not name.isidentifier() or keyword.iskeyword(normal):
+        raise UsageError(f"-o needs a variable name, got {shorten(name)!r}")
+    return normal
 
 
-def _short(text: str, limit: int = 80) -> str:
+def shorten(text: str, limit: int = 80) -> str:
     """User text quoted in an error message, cut so the message stays one readable line."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -55,12 +75,14 @@ def _short(text: str, limit: int = 80) -> str:
 
 def line_parser() -> MagicArgumentParser:
     """The ``%carbon`` subcommands (the help text of ``%carbon --help`` is built from it)."""
-    parser = MagicArgumentParser(prog="%carbon")
+    parser = MagicArgumentParser(prog="carbon")  # its usage line adds the "%"
     commands = parser.add_subparsers(dest="command", parser_class=MagicArgumentParser)
     table = commands.add_parser("table", help="the ledger as a DataFrame (this session)")
     table.add_argument("--all", action="store_true", help="every session in the ledger")
     table.add_argument("--metric", help="metric the trade-off columns divide by")
     commands.add_parser("status", help="method, constants, carbon intensity, ledger, session")
+    auto = commands.add_parser("auto", help="measure every following cell (on), or stop (off)")
+    auto.add_argument("state", nargs="?", choices=("on", "off"), help="default: say which")
     export = commands.add_parser("export", help="write the ledger to PATH (.csv or .json)")
     export.add_argument("path")
     export.add_argument("--all", action="store_true", help="every session in the ledger")

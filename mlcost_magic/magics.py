@@ -15,16 +15,19 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, TraitError, Unicode, observe
 
+from .auto import AutoMeasure
 from .errors import SettingsError
 from .magic_args import (
     HELP_WORDS,
     check_variable_name,
     line_parser,
     one_line,
+    shorten,
     split_line,
     split_pair,
 )
 from .measure.settings import Settings
+from .repeats import check_repeats, run_repeats
 from .run import check_inferences, check_metric_name
 from .session import Session, activate, active_session
 from .tracking import DeferredMetric
@@ -57,6 +60,9 @@ class CarbonMagics(Magics):
     live_meter = Bool(True, help="Show elapsed time and energy while a tracked cell runs").tag(
         config=True
     )
+    auto = Bool(False, help="Measure every cell (a JupyterHub profile can turn it on)").tag(
+        config=True
+    )
 
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
@@ -66,6 +72,19 @@ class CarbonMagics(Magics):
             raise UsageError(f"mlcost-magic: {error}") from None
         self.session.live_meter_enabled = self._live_meter_wanted()
         self._panels: list = []
+        self.auto_measure = AutoMeasure(self.session, self.shell)
+        if self.auto:
+            self.auto_measure.start()
+
+    @observe("auto")
+    def _auto_changed(self, change) -> None:
+        auto_measure = getattr(self, "auto_measure", None)
+        if auto_measure is None:
+            return
+        if change["new"]:
+            auto_measure.start()
+        else:
+            auto_measure.stop()
 
     def _live_meter_wanted(self) -> bool:
         """Only a Jupyter kernel has a frontend that can show display updates."""
@@ -116,6 +135,13 @@ class CarbonMagics(Magics):
         help="after the cell, evaluate EXPR in the notebook and store it as metric NAME",
     )
     @argument("--inferences", type=int, metavar="N", help="an inference run of N predictions")
+    @argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="run the cell N times, recorded as one group: mean ± sd and 95 %% CI; -o gets it",
+    )
+    @argument("--warmup", type=int, default=0, metavar="K", help="with --repeat: K unrecorded runs")
     @no_var_expand
     @cell_magic("carbon")
     def carbon_cell(self, line: str, cell: str):
@@ -129,12 +155,21 @@ class CarbonMagics(Magics):
         the method and constants.
 
         The line is split like a shell line: quote a label or an option value that has spaces
-        (``--tag "note=two words"``, ``--metric "accuracy=evaluate(model, X, y)"``). It is
-        taken literally: ``{var}`` and ``$var`` are not expanded (as with ``%%time``).
+        (``--tag "note=two words"``, ``--metric "accuracy=evaluate(model, X, y)"``). An
+        apostrophe between letters is text (``%%carbon Bob's RF``); any other ``'`` quotes, so
+        write ``"students' RF"``. Outside quotes a backslash escapes the next character; ``#``
+        is text. It is taken literally: ``{var}`` and ``$var`` are not expanded (as with
+        ``%%time``). A line that cannot be used is refused in one line and the cell not run.
         """
         __tracebackhide__ = True  # noqa: F841 (read by IPython's traceback formatter)
         words = split_line(line)
-        args = self.carbon_cell.parser.parse_args(words)
+        args, extra = self.carbon_cell.parser.parse_known_args(words)
+        if extra:  # a label split by options, an unquoted value with spaces, a typo
+            unknown = shorten(" ".join(word or "''" for word in extra))
+            raise UsageError(
+                f"unrecognized arguments: {unknown} (the label goes before or after the options, "
+                "in one piece; quote a value with spaces; %%carbon? shows the help)"
+            )
         label = " ".join(args.label).strip() or f"cell {self.shell.displayhook.prompt_count}"
         tags = dict(split_pair(t, "--tag") for t in args.tag)
         deferred = tuple(self._deferred_metric(m) for m in args.metric)
@@ -143,9 +178,16 @@ class CarbonMagics(Magics):
             inferences = check_inferences(args.inferences)
         except ValueError as error:
             raise UsageError(f"--inferences: {error}") from None
+        if args.repeat is not None or args.warmup:
+            try:
+                check_repeats(1 if args.repeat is None else args.repeat, args.warmup)
+            except ValueError as error:
+                raise UsageError(f"--{one_line(error)}") from None
         body, last = self._compile(line, cell)
 
         ns = self.shell.user_ns
+        if args.repeat is not None:
+            return self._run_repeats(args, label, tags, inferences, deferred, body, last, cell)
         tracking = self.session.track(
             label,
             tags,
@@ -164,6 +206,34 @@ class CarbonMagics(Magics):
             return None
         return value
 
+    def _run_repeats(self, args, label, tags, inferences, deferred, body, last, cell):
+        """--repeat N [--warmup K]: the cell body K + N times, N of them one group of runs."""
+        __tracebackhide__ = True  # noqa: F841
+        ns, values = self.shell.user_ns, []
+
+        def run_body():
+            exec(body, ns)
+            return eval(last, ns) if last is not None else None
+
+        group = run_repeats(
+            self.session,
+            label,
+            args.repeat,
+            run_body,
+            warmup=args.warmup,
+            tags=tags,
+            kind="inference" if inferences is not None else "training",
+            inferences=inferences,
+            deferred_metrics=deferred,
+            quiet=args.quiet,
+            on_result=values.append,
+        )
+        if args.output:
+            ns[args.output] = group
+        if last is None or not values or DisplayHook.semicolon_at_end_of_expression(cell):
+            return None
+        return values[-1]
+
     def _deferred_metric(self, text: str) -> DeferredMetric:
         """--metric NAME=EXPR, checked now (name, syntax), evaluated after the measurement."""
         name, expression = split_pair(text, "--metric")
@@ -171,8 +241,13 @@ class CarbonMagics(Magics):
             name = check_metric_name(name)
             code = compile(expression, "<--metric>", "eval")
         except (SyntaxError, ValueError) as error:
-            hint = " (quote it if it has spaces)" if isinstance(error, SyntaxError) else ""
-            raise UsageError(f"--metric {text}: {one_line(error)}{hint}") from None
+            # NAME=EXPR with a space was quoted already; an unquoted one was cut at a space.
+            unquoted = isinstance(error, SyntaxError) and " " not in text
+            hint = " (quote it if it has spaces)" if unquoted else ""
+            why = (error.msg if isinstance(error, SyntaxError) else None) or one_line(error)
+            raise UsageError(f"--metric {shorten(text)}: {why}{hint}") from None
+        except (RecursionError, MemoryError):
+            raise UsageError(f"--metric {shorten(text)}: too deeply nested to compile") from None
         namespace = self.shell.user_ns
         return DeferredMetric(name, expression, lambda: eval(code, namespace))
 
@@ -208,7 +283,9 @@ class CarbonMagics(Magics):
         %carbon plot [--save PATH] [--metric NAME]   the four-panel trade-off figure
         %carbon report PATH.html [--all] [--metric NAME]   self-contained HTML report
 
-        Quote paths with spaces; the line is taken literally ({var} and $var not expanded).
+        Quote paths with spaces or backslashes; ~ is your home folder. The line is taken
+        literally ({var} and $var not expanded); a line that cannot be used is refused in one
+        line.
         """
         from .commands import run_command
 
@@ -220,6 +297,7 @@ class CarbonMagics(Magics):
         return run_command(args, self.session, self.shell, self._panels)
 
     def close(self) -> None:
+        self.auto_measure.stop()
         for panel in self._panels:
             try:
                 panel.close()

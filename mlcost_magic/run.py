@@ -8,28 +8,42 @@ the country it was measured in.
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from .measure.meter import Measurement
+from .measure.quality import Quality
 from .measure.settings import intensity_label
 from .store.schema import RUN_COLUMNS, utc_now
 from .units import energy_scale, format_duration, format_energy, format_mass, format_number
 
 RESERVED_METRIC_NAMES = frozenset(RUN_COLUMNS)
-MAX_INFERENCES = 2**63 - 1  # what the ledger's INTEGER column holds
+# The columns compare.tradeoffs derives (its is_derived_column; not imported: it loads pandas):
+# a metric so named would be dropped from the comparison, so %carbon table would not show it.
+DERIVED_COLUMN = re.compile(
+    r"emissions_kg_per_.+_point|.+_per_g_co2|(energy_kwh|emissions_kg)_per_1k_inferences"
+)
+# Read back exactly: the ledger's inferences column comes back through float64 when a run
+# has none, and 2**53 is the largest count float64 holds exactly.
+MAX_INFERENCES = 2**53
 
 
 def check_metric_name(name: Any) -> str:
-    """A metric name as stored: non-empty, no quotes or backslashes, not a ledger column."""
+    """A metric name as stored: non-empty, no quotes, backslashes or control characters (the
+    ledger finds metrics by name inside SQL text), not a ledger or derived column."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"metric name must be a non-empty string, got {name!r}")
     name = name.strip()
-    if '"' in name or "\\" in name:
-        raise ValueError(f"metric name {name!r} may not contain quotes or backslashes")
-    if name in RESERVED_METRIC_NAMES:
+    if any(c in "\"'\\" or unicodedata.category(c) == "Cc" for c in name):
+        raise ValueError(
+            f"metric name {name!r} may not contain quotes, backslashes or control characters"
+        )
+    if name in RESERVED_METRIC_NAMES or DERIVED_COLUMN.fullmatch(name):
         raise ValueError(f"metric name {name!r} is a ledger column; choose another name")
     return name
 
@@ -62,7 +76,8 @@ def check_inferences(inferences: Any) -> int | None:
         except (TypeError, ValueError):
             raise ValueError(f"inferences must be a count >= 0, got {inferences!r}") from None
     if not 0 <= inferences <= MAX_INFERENCES:
-        raise ValueError(f"inferences must be a count from 0 to {MAX_INFERENCES}, got {inferences}")
+        shown = str(inferences) if abs(inferences) < 10**40 else f"{str(inferences)[:40]}…"
+        raise ValueError(f"inferences must be a count from 0 to 2**53, got {shown}")
     return inferences
 
 
@@ -82,8 +97,13 @@ class Run:
         tags: dict[str, str] | None = None,
         kind: str = "training",
         inferences: int | None = None,
+        group_id: str | None = None,
+        repeat: int | None = None,
+        parent_run_id: str | None = None,
     ):
         self.run_id = uuid.uuid4().hex
+        self.group_id, self.repeat, self.parent_run_id = group_id, repeat, parent_run_id
+        self.quality: Quality | None = None
         self.session_id = session_id
         self.label = label
         self.tags = dict(tags or {})
@@ -111,10 +131,24 @@ class Run:
         name, number = check_metric(name, value)
         self.metrics[name] = number
 
-    def end(self, status: str, error: str | None, measurement: Measurement | None) -> None:
+    def end(
+        self,
+        status: str,
+        error: str | None,
+        measurement: Measurement | None,
+        quality: Quality | None = None,
+    ) -> None:
         """Fix the record: called once, by the tracking that owns this run."""
         self.status, self.error, self.measurement = status, error, measurement
+        self.quality = quality
         self.ended_at = utc_now()
+
+    def mark_noisy(self, reason: str) -> bool:
+        """The group verdict on an ended run; kept only over 'ok' and 'estimate'."""
+        if self.quality is not None and self.quality.word not in ("ok", "estimate"):
+            return False
+        self.quality = Quality("noisy", reason)
+        return True
 
     def __getattr__(self, name: str):
         measurement = self.__dict__.get("measurement")
@@ -149,6 +183,8 @@ class Run:
             pieces.append(f"{self.inferences:,} inferences")
         pieces += [f"{name} {format_number(value)}" for name, value in self.metrics.items()]
         pieces.append(m.basis)
+        if self.quality is not None and self.quality.note:
+            pieces.append(self.quality.note)
         return " · ".join(pieces)
 
     def __repr__(self) -> str:
@@ -169,9 +205,16 @@ class Run:
             "ended_at": self.ended_at,
             **self.machine,
             "inferences": self.inferences,
+            "group_id": self.group_id,
+            "repeat": self.repeat,
+            "parent_run_id": self.parent_run_id,
+            "quality": self.quality.word if self.quality else None,
+            "quality_reason": self.quality.reason if self.quality else None,
             "tags": self.tags,
             "error": self.error,
-            "metrics": self.metrics,
+            # JSON text with non-ASCII names as they are: SQLite's json_extract does not find
+            # a name stored \u-escaped, so "précision" would read back as missing.
+            "metrics": json.dumps(self.metrics, sort_keys=True, ensure_ascii=False),
         }
         if self.measurement is not None:
             row.update(self.measurement.__dict__)

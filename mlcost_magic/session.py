@@ -32,6 +32,8 @@ from .store.ledger import Ledger, resolve_ledger_path
 from .store.schema import utc_now
 from .tracking import DeferredMetric, Tracking
 
+RUN_KINDS = ("training", "inference", "cell")
+
 
 class Session:
     def __init__(self, settings: Settings | None = None):
@@ -101,14 +103,16 @@ class Session:
         kind: str = "training",
         inferences: int | None = None,
         deferred_metrics: tuple[DeferredMetric, ...] = (),
+        group_id: str | None = None,
+        repeat: int | None = None,
     ) -> Tracking:
         """Measure a with-block as one run: ``with session.track("Small RF") as run: ...``."""
         if label is None:
             label = f"run {self.runs_recorded + len(self._active) + 1}"
         if not isinstance(label, str) or not label.strip():
             raise ValueError(f"label must be a non-empty string, got {label!r}")
-        if kind not in ("training", "inference"):
-            raise ValueError(f"kind must be 'training' or 'inference', got {kind!r}")
+        if kind not in RUN_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
         run = Run(
             label.strip(),
             session_id=self.session_id,
@@ -116,6 +120,9 @@ class Session:
             tags=check_tags(tags),
             kind=kind,
             inferences=check_inferences(inferences),
+            group_id=group_id,
+            repeat=repeat,
+            parent_run_id=self.active_run.run_id if self.active_run is not None else None,
         )
         return Tracking(self, run, quiet=quiet, deferred_metrics=deferred_metrics)
 
@@ -172,6 +179,10 @@ class Session:
         """The runs with their derived trade-off columns, as ``%carbon table`` shows them."""
         return self.compare(all_sessions, metric).frame
 
+    def totals(self) -> dict[str, Any]:
+        """This session's footprint so far (runs inside other runs counted once)."""
+        return self.ledger.totals(self.session_id)
+
     def describe(self) -> dict[str, Any]:
         c, hw = self.meter.constants, self.hardware
         return {
@@ -190,6 +201,7 @@ class Session:
             "ledger_path": str(self.ledger.path),
             "ledger_in_memory": self.ledger.in_memory,
             "session_id": self.session_id,
+            "totals": self.totals(),
             "mlcost_version": __version__,
             "codecarbon_version": codecarbon_version(),
         }
@@ -249,6 +261,33 @@ def log_metric(name: str, value: float) -> None:
             "`with mlcost_magic.track(...)` block"
         )
     run.log_metric(name, value)
+
+
+def repeat(
+    label: str,
+    n: int,
+    fn: Callable[[], Any],
+    *,
+    warmup: int = 0,
+    tags: Mapping[str, Any] | None = None,
+    quiet: bool = False,
+):
+    """Call ``fn()`` warmup + n times, the last n measured as one group; returns a RunGroup
+    (``group.energy_kwh.mean``, ``.sd``, ``.ci95``). When ``fn`` returns a mapping of names to
+    numbers, they are logged as the repeat's metrics (``lambda: {"accuracy": ...}``)."""
+    from .repeats import run_repeats
+
+    session = current_session()
+
+    def body():
+        value = fn()
+        run = session.active_run  # None during the warm-up calls
+        if run is not None and isinstance(value, Mapping):
+            for name, number in value.items():
+                run.log_metric(name, number)
+        return value
+
+    return run_repeats(session, label, n, body, warmup=warmup, tags=tags, quiet=quiet)
 
 
 def track_inference(

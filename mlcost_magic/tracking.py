@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import MeasurementWarning, MetricWarning, warn
 from .measure.meter import Constants, Snapshot
+from .measure.quality import judge
 from .run import Run
 from .units import format_duration, format_energy, format_mass
 
@@ -97,7 +98,7 @@ class Tracking:
         if status == "ok":
             for metric in self.deferred_metrics:
                 self._evaluate(metric)
-        run.end(status, error, measurement)
+        run.end(status, error, measurement, judge(measurement) if measurement else None)
         session.run_ended(run)
         try:
             session.ledger.finish_run(run.to_row())

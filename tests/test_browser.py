@@ -98,6 +98,7 @@ def _column_values(table, header: str) -> list[float]:
     headers = table.locator("thead th").all_inner_texts()
     position = next(i for i, text in enumerate(headers) if text.startswith(header))
     cells = table.locator(f"tbody tr td:nth-child({position + 1})").all_inner_texts()
+    assert all(cells), (headers, cells)
     return [float(text) for text in cells]
 
 

@@ -18,9 +18,11 @@ def test_cell_runs_like_a_normal_cell_and_is_recorded(shell, capsys):
     assert result.result == 1.5  # the last expression is still Out[n]
     line = capsys.readouterr().out.splitlines()[0]
     assert line.startswith("Small RF · ") and "CO2e at 475 g/kWh (world average" in line
-    assert "accuracy 0.750" in line and line.endswith("estimated")
+    # A millisecond cell: the line says how far to trust it, and what to do.
+    assert "accuracy 0.750" in line and line.endswith("estimated · short run: use --repeat 10")
     frame = session_frame(shell)
     row = frame.iloc[-1]
+    assert row.quality == "short"
     assert (row.label, row.status, row.accuracy) == ("Small RF", "ok", 0.75)
     assert row.tags == {"size": "small"}
     assert row.method == "estimate:tdp-4W/thread"  # this machine's CPU is not in the TDP table

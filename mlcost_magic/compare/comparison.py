@@ -80,6 +80,20 @@ class Comparison:
         values = pd.to_numeric(groups[self.metric], errors="coerce").to_numpy(float)
         return groups[np.isfinite(values)]
 
+    @cached_property
+    def table_rows(self) -> pd.DataFrame:
+        """The runs as a table shows them: the repeats of one group collapsed into one row
+        (numbers: mean; status: the first that is not ok; quality: the least trustworthy),
+        with ``n`` and the CO2 standard deviation ``emissions_kg_sd``."""
+        return collapse_groups(self.frame)
+
+    @cached_property
+    def table_best(self) -> Any:
+        """Index label in :attr:`table_rows` of the best trade-off row, or None."""
+        if self.metric is None or self.table_rows.empty:
+            return None
+        return tradeoffs.best_tradeoff(self.table_rows, self.metric, self.lower_is_better)
+
     @property
     def has_metric_values(self) -> bool:
         return len(self.ok_groups) > 0
@@ -89,6 +103,48 @@ class Comparison:
         if self.metric is not None:
             columns += [self.metric, self.per_point_column]
         return columns
+
+
+QUALITY_RANK = {"short": 0, "busy machine": 1, "noisy": 2, "estimate": 3, "ok": 4}
+
+
+def collapse_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per group of repeats (see :attr:`Comparison.table_rows`); others unchanged."""
+    rows = frame.copy(deep=False)
+    rows["n"] = 1
+    rows["emissions_kg_sd"] = np.nan
+    if "group_id" not in frame.columns or not frame["group_id"].notna().any():
+        return rows
+    grouped = rows["group_id"].notna().to_numpy(bool)
+    singles, repeats = rows[~grouped], rows[grouped]
+    by = repeats.groupby("group_id", sort=False)
+    numeric = [
+        c
+        for c, dtype in repeats.dtypes.items()
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    ]
+    collapsed = by.first()
+    collapsed[numeric] = by[numeric].mean()
+    collapsed["n"] = by.size()
+    collapsed["emissions_kg_sd"] = by["emissions_kg"].std(ddof=1)
+    collapsed["status"] = by["status"].agg(_worst_status)
+    if "quality" in repeats.columns:
+        collapsed["quality"] = by["quality"].agg(_worst_quality)
+    collapsed["_first"] = by["started_at"].min()
+    collapsed = collapsed.reset_index()
+    singles = singles.assign(_first=singles["started_at"])
+    merged = pd.concat([singles, collapsed], ignore_index=True, sort=False)
+    order = merged["_first"].argsort(kind="stable")
+    return merged.iloc[order].drop(columns="_first").reset_index(drop=True)
+
+
+def _worst_status(statuses: pd.Series) -> str:
+    return next((s for s in statuses if s != "ok"), "ok")
+
+
+def _worst_quality(qualities: pd.Series) -> Any:
+    known = [q for q in qualities if isinstance(q, str)]
+    return min(known, key=lambda q: QUALITY_RANK.get(q, -1)) if known else None
 
 
 def compare(

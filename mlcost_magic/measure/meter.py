@@ -41,6 +41,8 @@ class Measurement:
     method: str
     cpu_power_w_per_thread: float
     ram_power_w_per_gb: float
+    # With RAPL: this process tree's share of the machine's busy CPU time (not a ledger column).
+    cpu_share_of_machine: float | None = None
 
     @property
     def basis(self) -> str:
@@ -102,6 +104,7 @@ class Meter:
         cpu_seconds = counters.cpu_seconds_between(start.tree, end.tree)
         ram_gb = (start.tree.rss_bytes + end.tree.rss_bytes) / 2 / BYTES_PER_GB
 
+        share = None
         if hw.rapl_domains:
             package_j = counters.rapl_joules_between(hw.rapl_domains, start.rapl_uj, end.rapl_uj)
             machine_cpu_s = (end.machine_busy_cpu_s or 0.0) - (start.machine_busy_cpu_s or 0.0)
@@ -131,4 +134,5 @@ class Meter:
             method=self.method,
             cpu_power_w_per_thread=hw.cpu_power.w_per_thread,
             ram_power_w_per_gb=const.ram_power_w_per_gb,
+            cpu_share_of_machine=share,
         )

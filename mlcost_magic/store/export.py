@@ -82,7 +82,7 @@ CODECARBON_ORDER = (
 def export_runs(frame, path: str | Path) -> Path:
     """Write `frame` (a ledger frame) to path: .csv or .json (chosen by the suffix)."""
     path = Path(path).expanduser()
-    suffix = path.suffix.lower()
+    suffix = "." + path.name.rsplit(".", 1)[-1].lower() if "." in path.name else ""
     if suffix not in (".csv", ".json"):
         raise ValueError(f"export path must end in .csv or .json, got {str(path)!r}")
     if not path.parent.exists():
@@ -92,7 +92,7 @@ def export_runs(frame, path: str | Path) -> Path:
         if suffix == ".csv":
             table.to_csv(path, index=False)
         else:
-            table.to_json(path, orient="records", indent=2, default_handler=str)
+            table.to_json(path, orient="records", indent=2, default_handler=str, date_format="iso")
     except OSError as error:  # a name too long, a read-only folder, a full disk
         raise ValueError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
     return path

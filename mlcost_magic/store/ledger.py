@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LedgerWarning, warn
-from .schema import RUN_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION, SESSION_COLUMNS, utc_now
+from .schema import RUN_COLUMNS, SESSION_COLUMNS, ensure_schema, utc_now
 
 __all__ = ["DEFAULT_LEDGER_NAME", "Ledger", "LedgerWarning", "resolve_ledger_path", "utc_now"]
 
@@ -101,8 +101,7 @@ class Ledger:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable against a killed process
-            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                conn.executescript(SCHEMA_SQL)
+            ensure_schema(conn)
             conn.execute("SELECT count(*) FROM runs WHERE rowid = 1").fetchone()
         except sqlite3.Error:
             conn.close()
@@ -133,7 +132,7 @@ class Ledger:
             stacklevel=5,
         )
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        conn.executescript(SCHEMA_SQL)
+        ensure_schema(conn)
         self.in_memory = True
         return conn
 
@@ -180,6 +179,26 @@ class Ledger:
     def finish_run(self, run: dict[str, Any]) -> None:
         """Complete a run inserted by start_run (inserting it if that insert was lost)."""
         self._write("runs", _encode(run), upsert=True)
+
+    def set_quality(self, run_ids: list[str], quality: str, reason: str) -> None:
+        """A group-level verdict (noisy) on runs already recorded."""
+        with self._lock:
+            self._conn.executemany(
+                "UPDATE runs SET quality = ?, quality_reason = ? WHERE run_id = ?",
+                [(quality, reason, run_id) for run_id in run_ids],
+            )
+
+    def totals(self, session_id: str) -> dict[str, Any]:
+        """A session's footprint: ended runs that did not run inside another (no double
+        count), their energy and CO2, and how many were whole cells (auto mode)."""
+        with self._lock:
+            runs, cells, kwh, kg = self._conn.execute(
+                "SELECT count(*), coalesce(sum(kind = 'cell'), 0), coalesce(sum(energy_kwh), 0),"
+                " coalesce(sum(emissions_kg), 0) FROM runs WHERE session_id = ? AND "
+                "parent_run_id IS NULL AND status != 'running'",
+                (session_id,),
+            ).fetchone()
+        return {"runs": runs, "cells": cells, "energy_kwh": kwh, "emissions_kg": kg}
 
     def close(self) -> None:
         with self._lock:  # never under a reader in another thread (the panel's worker)

@@ -8,42 +8,48 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: quality, quality_reason, group_id, repeat, parent_run_id
 
-# Run columns, in frame order. Metrics and tags are stored as JSON text.
-RUN_COLUMNS = (
-    "run_id",
-    "session_id",
-    "label",
-    "kind",
-    "status",
-    "started_at",
-    "ended_at",
-    "duration_s",
-    "cpu_seconds",
-    "ram_gb",
-    "energy_kwh",
-    "cpu_energy_kwh",
-    "ram_energy_kwh",
-    "gpu_energy_kwh",
-    "emissions_kg",
-    "carbon_intensity_g_per_kwh",
-    "intensity_source",
-    "country_iso_code",
-    "country_name",
-    "pue",
-    "method",
-    "cpu_power_w_per_thread",
-    "ram_power_w_per_gb",
-    "hostname",
-    "cpu_model",
-    "cpu_count",
-    "gpu_model",
-    "inferences",
-    "tags",
-    "error",
-    "metrics",
-)
+# Run columns, in frame order, with their SQLite types. Metrics and tags are JSON text.
+RUN_COLUMN_TYPES = {
+    "run_id": "TEXT PRIMARY KEY",
+    "session_id": "TEXT",
+    "label": "TEXT",
+    "kind": "TEXT",  # training, inference, cell (auto mode)
+    "status": "TEXT",  # running, ok, error, interrupted, lost
+    "quality": "TEXT",  # ok, estimate, short, busy machine, noisy (see compare.quality)
+    "quality_reason": "TEXT",
+    "started_at": "TEXT",
+    "ended_at": "TEXT",
+    "duration_s": "REAL",
+    "cpu_seconds": "REAL",
+    "ram_gb": "REAL",
+    "energy_kwh": "REAL",
+    "cpu_energy_kwh": "REAL",
+    "ram_energy_kwh": "REAL",
+    "gpu_energy_kwh": "REAL",
+    "emissions_kg": "REAL",
+    "carbon_intensity_g_per_kwh": "REAL",
+    "intensity_source": "TEXT",
+    "country_iso_code": "TEXT",
+    "country_name": "TEXT",
+    "pue": "REAL",
+    "method": "TEXT",
+    "cpu_power_w_per_thread": "REAL",
+    "ram_power_w_per_gb": "REAL",
+    "hostname": "TEXT",
+    "cpu_model": "TEXT",
+    "cpu_count": "INTEGER",
+    "gpu_model": "TEXT",
+    "inferences": "INTEGER",
+    "group_id": "TEXT",  # the runs of one %%carbon --repeat / mlcost_magic.repeat()
+    "repeat": "INTEGER",  # 1..N within its group
+    "parent_run_id": "TEXT",  # the run this one ran inside (not counted twice in totals)
+    "tags": "TEXT",
+    "error": "TEXT",
+    "metrics": "TEXT",
+}
+RUN_COLUMNS = tuple(RUN_COLUMN_TYPES)
 SESSION_COLUMNS = (
     "session_id",
     "started_at",
@@ -55,23 +61,35 @@ SESSION_COLUMNS = (
     "codecarbon_version",
 )
 
-SCHEMA_SQL = f"""
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY, started_at TEXT, hostname TEXT, pid INTEGER,
-    pid_started_at REAL, cwd TEXT, mlcost_version TEXT, codecarbon_version TEXT
-);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, session_id TEXT, label TEXT, kind TEXT, status TEXT,
-    started_at TEXT, ended_at TEXT, duration_s REAL, cpu_seconds REAL, ram_gb REAL,
-    energy_kwh REAL, cpu_energy_kwh REAL, ram_energy_kwh REAL, gpu_energy_kwh REAL,
-    emissions_kg REAL, carbon_intensity_g_per_kwh REAL, intensity_source TEXT,
-    country_iso_code TEXT, country_name TEXT, pue REAL, method TEXT,
-    cpu_power_w_per_thread REAL, ram_power_w_per_gb REAL, hostname TEXT, cpu_model TEXT,
-    cpu_count INTEGER, gpu_model TEXT, inferences INTEGER, tags TEXT, error TEXT, metrics TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id, started_at);
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
+_RUN_COLUMNS_SQL = ", ".join(f"{name} {kind}" for name, kind in RUN_COLUMN_TYPES.items())
+CREATE_STATEMENTS = (
+    "CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, started_at TEXT, "
+    "hostname TEXT, pid INTEGER, pid_started_at REAL, cwd TEXT, mlcost_version TEXT, "
+    "codecarbon_version TEXT)",
+    f"CREATE TABLE IF NOT EXISTS runs ({_RUN_COLUMNS_SQL})",
+    "CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id, started_at)",
+)
+
+
+def ensure_schema(conn) -> None:
+    """Create the tables, or bring an older ledger up to this schema by adding the columns it
+    lacks (nothing is dropped or rewritten). Safe when two processes open one file at once."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")  # one process migrates; the other waits, then sees it done
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            for statement in CREATE_STATEMENTS:
+                conn.execute(statement)
+            existing = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+            for name, kind in RUN_COLUMN_TYPES.items():
+                if name not in existing:
+                    conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def utc_now() -> str:

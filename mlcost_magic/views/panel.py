@@ -30,9 +30,9 @@ from ..compare.comparison import Comparison, compare
 from ..compare.tradeoffs import is_lower_better
 from ..errors import PanelWarning, warn
 from ..measure import counters
-from ..measure.settings import country_display
 from . import figure, table
 from .frontend import jupyter_frontend
+from .status import footer_html
 
 __all__ = ["CarbonPanel", "footer_html", "show_panel"]
 
@@ -44,28 +44,6 @@ IDLE_WAIT_S = 30.0
 # its default 5 ms, so the kernel's main thread (a new cell arriving) waits at most about that
 # long each time it needs the interpreter. Measured: benchmarks/bench_panel.py.
 WORKER_SWITCH_INTERVAL_S = 0.0005
-
-
-def footer_html(description: dict) -> str:
-    """One line: method, country and carbon intensity (all values escaped)."""
-
-    def text(key: str, default: str = "?") -> str:
-        value = description.get(key)
-        return html.escape(default if value is None or value == "" else str(value))
-
-    intensity = description.get("carbon_intensity_g_per_kwh")
-    intensity_text = "?" if intensity is None else f"{float(intensity):.0f}"
-    country = html.escape(
-        country_display(description.get("country_name"), description.get("country_iso_code"))
-    )
-    parts = [
-        f"method: {text('method')}",
-        country,
-        f"{intensity_text} gCO2/kWh ({text('intensity_source')})",
-        f"PUE {text('pue')}",
-    ]
-    style = "font-size:11px;color:#666"
-    return f'<div class="mlcost-footer-line" style="{style}">{" · ".join(parts)}</div>'
 
 
 class CarbonPanel:
@@ -99,6 +77,7 @@ class CarbonPanel:
         self.table_stale = False
         self.figure_stale = True
         self._figure_due = False
+        self._sort_due = False
         self._busy = False
         self._last_table_at = -math.inf
         # Bound methods kept once: unregistering needs the very objects that were registered.
@@ -213,9 +192,12 @@ class CarbonPanel:
 
     # -- the worker ---------------------------------------------------------------------------
 
-    def _request(self, table_now: bool = False, figure_now: bool = False) -> None:
+    def _request(
+        self, table_now: bool = False, figure_now: bool = False, sort_now: bool = False
+    ) -> None:
         with self._wake:
-            self.table_stale = self.table_stale or table_now
+            self.table_stale = self.table_stale or table_now or sort_now
+            self._sort_due = self._sort_due or sort_now
             self._figure_due = self._figure_due or figure_now
             self._wake.notify()
 
@@ -230,6 +212,7 @@ class CarbonPanel:
                         return
                     draw = self._figure_due and self.figure_stale
                     self._figure_due = False
+                    self._sort_due = False
                     self.table_stale = False
                     if draw:
                         self.figure_stale = False
@@ -244,6 +227,8 @@ class CarbonPanel:
 
     def _has_work(self) -> bool:
         if self._figure_due and self.figure_stale:
+            return True
+        if self._sort_due:
             return True
         throttle_over = time.perf_counter() - self._last_table_at >= TABLE_MIN_INTERVAL_S
         return self.table_stale and throttle_over
@@ -320,8 +305,11 @@ class CarbonPanel:
     def _on_sort_change(self, change: dict) -> None:
         if self._updating:
             return
-        self._update_controls()
-        self._update_table()
+        if self._worker is None:
+            self._update_controls()
+            self._update_table()
+            return
+        self._request(sort_now=True)  # the worker is the table's one writer; a click: at once
 
     # -- lifecycle and display ----------------------------------------------------------------
 

@@ -142,7 +142,7 @@ def write_report(comparison: Comparison, path: str | Path, description: dict[str
     """Write the self-contained HTML report to ``path`` (parents created); return the path.
 
     A path that cannot be written raises ValueError with one line that says why."""
-    path = Path(path)
+    path = Path(path).expanduser()
     text = report_html(comparison, description)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from ..measure.settings import country_display
+from ..units import format_energy, format_mass
+
+
+def totals_text(totals: dict[str, Any] | None) -> str:
+    """'this session: 42 runs (40 cells), 1.3 Wh, 0.07 g CO2e' (runs inside runs once)."""
+    if not totals:
+        return "this session: no runs yet"
+    runs, cells = totals["runs"], totals["cells"]
+    counted = f"{runs} run{'s' if runs != 1 else ''}"
+    if cells:
+        counted += f" ({cells} auto-measured cell{'s' if cells != 1 else ''})"
+    return (
+        f"this session: {counted}, {format_energy(totals['energy_kwh'])}, "
+        f"{format_mass(totals['emissions_kg'])} CO2e"
+    )
 
 
 def status_text(d: dict[str, Any]) -> str:
@@ -41,6 +57,30 @@ def status_text(d: dict[str, Any]) -> str:
             f"({d['intensity_source']})",
             f"  Machine: {d['hostname']}, {d['cpu_model']}, {d['cpu_count']} threads",
             f"  Ledger:  {ledger}",
-            f"  Session: {d['session_id']}",
+            f"  Session: {d['session_id']}; {totals_text(d.get('totals'))}",
         ]
     )
+
+
+def footer_html(description: dict) -> str:
+    """One line: method, country and carbon intensity (all values escaped)."""
+
+    def text(key: str, default: str = "?") -> str:
+        value = description.get(key)
+        return html.escape(default if value is None or value == "" else str(value))
+
+    intensity = description.get("carbon_intensity_g_per_kwh")
+    intensity_text = "?" if intensity is None else f"{float(intensity):.0f}"
+    country = html.escape(
+        country_display(description.get("country_name"), description.get("country_iso_code"))
+    )
+    parts = [
+        f"method: {text('method')}",
+        country,
+        f"{intensity_text} gCO2/kWh ({text('intensity_source')})",
+        f"PUE {text('pue')}",
+    ]
+    if "totals" in description:
+        parts.append(html.escape(totals_text(description["totals"])))
+    style = "font-size:11px;color:#666"
+    return f'<div class="mlcost-footer-line" style="{style}">{" · ".join(parts)}</div>'

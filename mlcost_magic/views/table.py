@@ -38,6 +38,7 @@ EMPTY_HTML = (
     '<div class="mlcost-empty">No runs recorded yet: run a <code>%%carbon</code> cell.</div>'
 )
 FAILED_STATUSES = frozenset({"error", "interrupted", "lost"})
+TEXT_KINDS = ("text", "status")
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Column:
 
     name: str
     header: str
-    kind: str  # 'text', 'status', 'mass_kg', 'energy_kwh', 'duration_s', 'number'
+    kind: str  # 'text', 'status', 'count', 'mass_kg', 'energy_kwh', 'duration_s', 'number'
     description: str = ""
 
 
@@ -58,13 +59,16 @@ def _finite(frame: pd.DataFrame, column: str) -> np.ndarray:
 def table_columns(comparison: Comparison) -> list[Column]:
     """Columns worth showing for this comparison, in display order (empty derived ones
     dropped)."""
-    frame = comparison.frame
+    frame = comparison.table_rows
     columns = [
         Column("label", "label", "text"),
         Column("status", "status", "status"),
+        Column("n", "n", "count", "repeats in the group (mean of n runs on this row)"),
         Column("duration_s", "duration", "duration_s", "wall-clock time of the run"),
         Column("energy_kwh", "energy", "energy_kwh", "CPU + RAM + GPU energy, PUE included"),
         Column("emissions_kg", "CO2", "mass_kg", "CO2-equivalent emissions"),
+        Column("emissions_kg_sd", "CO2 sd", "mass_kg", "standard deviation over the repeats"),
+        Column("quality", "quality", "text", "how far to trust the row (README: quality)"),
     ]
     columns += [Column(m, m, "number", "metric logged by the run") for m in comparison.metrics]
     if comparison.metric is not None:
@@ -93,8 +97,18 @@ def table_columns(comparison: Comparison) -> list[Column]:
             continue
         if tradeoffs.is_derived_column(column.name) and len(_finite(frame, column.name)) == 0:
             continue
+        if column.name in OPTIONAL_COLUMNS and not OPTIONAL_COLUMNS[column.name](frame):
+            continue
         shown.append(column)
     return shown
+
+
+# Shown only when they say something: repeats exist, a quality other than the default.
+OPTIONAL_COLUMNS = {
+    "n": lambda frame: bool((frame["n"] > 1).any()),
+    "emissions_kg_sd": lambda frame: len(_finite(frame, "emissions_kg_sd")) > 0,
+    "quality": lambda frame: bool(frame["quality"].isin(["short", "busy machine", "noisy"]).any()),
+}
 
 
 def _scale(frame: pd.DataFrame, column: Column) -> tuple[float, str]:
@@ -115,6 +129,9 @@ def _cells(frame: pd.DataFrame, column: Column) -> tuple[str, list[str]]:
         return header, ["" if pd.isna(v) else str(v) for v in frame[column.name]]
     if column.kind == "status":
         return header, [STATUS_MARKS.get(str(v), str(v)) for v in frame[column.name]]
+    if column.kind == "count":
+        counts = pd.to_numeric(frame[column.name], errors="coerce")
+        return header, ["" if pd.isna(v) else f"{int(v):,}" for v in counts]
     values = pd.to_numeric(frame[column.name], errors="coerce").to_numpy(
         dtype=float, na_value=np.nan
     )
@@ -164,7 +181,7 @@ def html_table(comparison: Comparison, sort_by: str | None = None, ascending: bo
     Failed, interrupted and lost runs get the row class ``mlcost-failed``; the best trade-off
     gets ``mlcost-best`` and a star.
     """
-    frame, best_index = comparison.frame, comparison.best_index
+    frame, best_index = comparison.table_rows, comparison.table_best
     if frame.empty:
         return EMPTY_HTML
     frame = sort_frame(frame, sort_by, ascending)
@@ -202,7 +219,7 @@ def html_table(comparison: Comparison, sort_by: str | None = None, ascending: bo
                 error = frame["error"].iloc[position]
                 if isinstance(error, str) and error:
                     text = f'<span title="{html.escape(error)}">{text}</span>'
-            css = ' class="mlcost-num"' if column.kind not in ("text", "status") else ""
+            css = ' class="mlcost-num"' if column.kind not in TEXT_KINDS else ""
             cells.append(f"<td{css}>{text}</td>")
         rows.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
     return (
@@ -242,7 +259,7 @@ def basis_line(frame: pd.DataFrame) -> str:
 
 def text_table(comparison: Comparison, sort_by: str | None = None, ascending: bool = True) -> str:
     """The comparison table as aligned plain text, for terminals and text/plain outputs."""
-    frame = comparison.frame
+    frame = comparison.table_rows
     if frame.empty:
         return "No runs recorded yet: run a %%carbon cell."
     basis = basis_line(frame)
@@ -258,7 +275,7 @@ def text_table(comparison: Comparison, sort_by: str | None = None, ascending: bo
         cells = []
         for column, (_, values), width in zip(columns, table, widths, strict=True):
             value = values[position]
-            numeric = column.kind not in ("text", "status")
+            numeric = column.kind not in TEXT_KINDS
             cells.append(value.rjust(width) if numeric else value.ljust(width))
         lines.append("  ".join(cells).rstrip())
     lines.append(basis)
