@@ -131,6 +131,21 @@ def test_import_mlcost_magic_loads_no_heavy_library():
     assert out.stdout.strip() == "[]"
 
 
+def test_load_ext_imports_no_pandas_or_matplotlib():
+    """`%load_ext` must stay cheap: the heavy libraries load when a table or figure is made."""
+    code = (
+        "import sys\n"
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "shell = start_ipython()\n"
+        "before = set(sys.modules)\n"  # the test shell itself imports matplotlib
+        "shell.run_line_magic('load_ext', 'mlcost_magic')\n"
+        "heavy = {'pandas', 'matplotlib', 'seaborn', 'ipywidgets'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in set(sys.modules) - before}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_every_warning_class_of_the_package_is_an_mlcost_warning():
     from mlcost_magic import errors
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is built: `%load_ext` stays cheap
+    import pandas as pd
 
 
 def aggregate_by_label(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """One row per label (first-seen order): ``<column>`` mean, ``<column>_std`` (ddof 1, NaN
     for a single run) and ``runs``, for each of ``columns`` present in ``frame``."""
+    import pandas as pd
+
     columns = [c for c in dict.fromkeys(columns) if c in frame.columns]
     values = frame[["label", *columns]].copy()
     values["label"] = values["label"].astype("string").fillna("")

@@ -128,12 +128,89 @@ def _child_pids(pid: int) -> list[int]:
     return children
 
 
+class _OwnChildren:
+    """The children of this process's threads, read through kept-open /proc files.
+
+    A kernel has a dozen threads, and opening each one's ``children`` file twice per run was
+    most of a snapshot's cost; ``pread`` at offset 0 re-reads a kept descriptor (0.6 µs, not
+    9 µs). Threads that appear are opened, ended ones closed; a forked child starts afresh."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._fds: dict[str, int] = {}  # thread id -> descriptor of its children file
+        self._lock = threading.Lock()  # the live meter's thread snapshots too
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            pid = os.getpid()
+            if pid != self._pid:
+                self._close_all()
+                self._pid = pid
+            task_dir = f"/proc/{pid}/task"
+            try:
+                tids = set(os.listdir(task_dir))
+            except OSError:
+                return []
+            for tid in list(self._fds):
+                if tid not in tids:
+                    self._close(tid)
+            children: list[int] = []
+            for tid in tids:
+                fd = self._fds.get(tid)
+                if fd is None:
+                    try:
+                        fd = self._fds[tid] = os.open(f"{task_dir}/{tid}/children", os.O_RDONLY)
+                    except OSError:
+                        continue
+                try:
+                    children.extend(int(p) for p in os.pread(fd, 65536, 0).split())
+                except OSError:
+                    self._close(tid)
+            return children
+
+    def _close(self, tid: str) -> None:
+        fd = self._fds.pop(tid, None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _close_all(self) -> None:
+        for tid in list(self._fds):
+            self._close(tid)
+
+
+_own_children = _OwnChildren()
+
+
+class _OwnStatm:
+    """This process's /proc/PID/statm through a kept-open descriptor (opening it cost a
+    kernel's cell 0.13 ms, re-reading it costs microseconds)."""
+
+    def __init__(self) -> None:
+        self._pid, self._fd = -1, -1
+        self._lock = threading.Lock()
+
+    def rss_bytes(self) -> int:
+        with self._lock:
+            try:
+                if self._pid != os.getpid():
+                    self._pid, self._fd = os.getpid(), os.open(f"/proc/{os.getpid()}/statm", 0)
+                return int(os.pread(self._fd, 256, 0).split()[1]) * PAGE_SIZE_BYTES
+            except (OSError, IndexError, ValueError):
+                self._pid = -1
+                return 0
+
+
+_own_statm = _OwnStatm()
+
+
 def _linux_sample() -> TreeSample:
     times = os.times()
-    own = _read_stat("self")
     descendants: dict[tuple[int, int], float] = {}
-    rss_bytes = own[2] if own else 0
-    pending = _child_pids(os.getpid())
+    rss_bytes = _own_statm.rss_bytes()
+    pending = _own_children.pids()
     while pending:
         pid = pending.pop()
         stat = _read_stat(pid)
