@@ -17,7 +17,6 @@ cell):
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -25,40 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import _common
+
 TARGET_ADDED_MS = 50
 TARGET_FIGURE_S = 1.0
 PROBE = "%%carbon -q probe --metric accuracy=0.8\n_t_body_end = time.time()"
 NEXT = "_t_next_start = time.time()"
 
 
-class Kernel:
-    def __init__(self, ledger: Path):
-        from jupyter_client.manager import KernelManager
-
-        env = dict(os.environ, MLCOST_LEDGER=str(ledger), MLCOST_COUNTRY="FRA")
-        self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(env=env)
-        self.client = self.manager.client()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
-
-    def execute(self, code: str, expressions: dict | None = None, timeout_s: float = 120):
-        """Send, wait for the reply; (reply content, sent at, received at) in time.time()."""
-        sent = time.time()
-        msg_id = self.client.execute(code, user_expressions=expressions or {})
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                reply = self.client.get_shell_msg(timeout=1)
-            except Exception:
-                continue
-            if reply["parent_header"].get("msg_id") == msg_id:
-                received = time.time()
-                if reply["content"]["status"] != "ok":
-                    raise RuntimeError(f"{code!r} failed: {reply['content']}")
-                return reply["content"], sent, received
-        raise TimeoutError(code)
-
+class Kernel(_common.Kernel):
     def value(self, content: dict, name: str) -> str:
         return content["user_expressions"][name]["data"]["text/plain"]
 
@@ -88,10 +62,6 @@ class Kernel:
                 self.client.get_iopub_msg(timeout=0.05)
             except Exception:
                 return
-
-    def shutdown(self) -> None:
-        self.client.stop_channels()
-        self.manager.shutdown_kernel(now=True)
 
 
 def populate(kernel: Kernel, runs: int) -> None:

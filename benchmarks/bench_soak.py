@@ -13,45 +13,29 @@ Prints, against plain cells in the same kernel (auto off) measured at the start 
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+import _common
 import psutil
 
 
-class Kernel:
+class Kernel(_common.Kernel):
     def __init__(self, ledger: Path):
-        from jupyter_client.manager import KernelManager
-
-        env = dict(os.environ, MLCOST_LEDGER=str(ledger), MLCOST_COUNTRY="FRA")
-        self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(env=env)
-        self.client = self.manager.client()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
-        self.process = psutil.Process(self.manager.provisioner.process.pid)
+        super().__init__(ledger)
+        self.process = psutil.Process(self.pid)
 
     def run(self, code: str) -> float:
         """Round-trip seconds of one cell (send to execute reply)."""
         started = time.perf_counter()
-        msg_id = self.client.execute(code)
-        while True:
-            reply = self.client.get_shell_msg(timeout=60)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                if reply["content"]["status"] != "ok":
-                    raise RuntimeError(f"{code!r} failed: {reply['content']}")
-                return time.perf_counter() - started
+        self.execute(code, timeout_s=60)
+        return time.perf_counter() - started
 
     def rss_mb(self) -> float:
         return self.process.memory_info().rss / 1e6
-
-    def shutdown(self) -> None:
-        self.client.stop_channels()
-        self.manager.shutdown_kernel(now=True)
 
 
 def median_ms(kernel: Kernel, code: str, n: int) -> float:
