@@ -275,7 +275,9 @@ class CarbonMagics(Magics):
     def carbon_line(self, line: str = ""):
         """Work with the ledger and the comparison of runs.
 
-        %carbon status              method, constants, country and carbon intensity, ledger
+        %carbon status              method, constants, country and carbon intensity, ledger,
+                                    and this session's footprint so far
+        %carbon auto [on|off]       measure every following cell (kind 'cell'), quietly
         %carbon table [--all] [--metric NAME]   the runs as a pandas DataFrame (--all: every
                                                 session), trade-off columns for NAME
         %carbon export PATH [--all] write runs to PATH.csv (CodeCarbon's names) or PATH.json
