@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
-for bench in bench_cell_overhead bench_first_cell bench_idle_cpu bench_table bench_panel bench_soak; do
+for bench in bench_cell_overhead bench_first_cell bench_idle_cpu bench_table bench_whatif bench_panel bench_soak; do
   echo "## $bench"
   .venv/bin/python "benchmarks/$bench.py"
   echo

@@ -94,6 +94,24 @@ def _render_figures_as_png(shell) -> None:
         formatter.for_type(Figure, lambda figure: figure_to_png_bytes(figure, dpi=100))
 
 
+def whatif(args, session, shell, panels):
+    """The runs' CO2 at other locations: prints the sentence and the sources, returns the
+    frame (or, with --plot, the bar chart)."""
+    from .compare.whatif import whatif as what_if
+
+    result = what_if(session.read_runs(args.all), args.locations, metric=args.metric)
+    figure = None
+    if args.plot:
+        from .views.whatif import plot_whatif
+
+        figure = plot_whatif(result)
+        _render_figures_as_png(shell)
+    print(result.sentence)
+    for line in result.sources.values():
+        print(f"  {line}")
+    return result.frame if figure is None else figure
+
+
 def auto(args, session, shell, panels) -> None:
     magics = shell._mlcost_magics  # the trait is the one switch (c.CarbonMagics.auto too)
     if args.state is not None:
@@ -110,4 +128,5 @@ COMMANDS = {
     "panel": panel,
     "plot": plot,
     "report": report,
+    "whatif": whatif,
 }

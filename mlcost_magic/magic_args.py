@@ -94,6 +94,16 @@ def line_parser() -> MagicArgumentParser:
     report.add_argument("path")
     report.add_argument("--all", action="store_true", help="every session in the ledger")
     report.add_argument("--metric", help="quality metric (default: accuracy, else the first)")
+    whatif = commands.add_parser("whatif", help="the runs' CO2 at other grids (same energy)")
+    whatif.add_argument(
+        "locations",
+        nargs="*",
+        metavar="LOCATION",
+        help="ISO-3 country (DEU), world, or gcp:REGION; default: own, world, 3 lowest, 3 highest",
+    )
+    whatif.add_argument("--all", action="store_true", help="every session in the ledger")
+    whatif.add_argument("--metric", help="metric shown alongside (default: accuracy, else first)")
+    whatif.add_argument("--plot", action="store_true", help="the bar chart instead of the frame")
     return parser
 
 

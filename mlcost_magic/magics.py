@@ -283,6 +283,7 @@ class CarbonMagics(Magics):
         %carbon export PATH [--all] write runs to PATH.csv (CodeCarbon's names) or PATH.json
         %carbon panel               live comparison panel: table and trade-off figure
         %carbon plot [--save PATH] [--metric NAME]   the four-panel trade-off figure
+        %carbon whatif [LOCATION ...] [--all] [--plot]   CO2 of the same runs on other grids
         %carbon report PATH.html [--all] [--metric NAME]   self-contained HTML report
 
         Quote paths with spaces or backslashes; ~ is your home folder. The line is taken

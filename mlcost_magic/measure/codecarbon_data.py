@@ -84,3 +84,44 @@ def codecarbon_country_setting() -> tuple[str | None, str | None]:
     if not code:
         return None, None
     return code.strip().upper(), sources.get("country_iso_code")
+
+
+ENERGY_MIX_FILE = "global_energy_mix.json"
+WORLD_AVERAGE_FILE = "carbon_intensity_per_source.json"
+CLOUD_IMPACT_FILE = "cloud/impact.csv"
+
+
+def energy_mix_year(code: str) -> int | None:
+    """The year of a country's record in global_energy_mix.json (records differ: 2009-2023)."""
+    year = global_energy_mix().get(code, {}).get("year")
+    return int(year) if isinstance(year, (int, float)) else None
+
+
+@functools.lru_cache(maxsize=1)
+def world_average_source() -> str:
+    """Where CodeCarbon says its world average comes from (a URL naming the IEA report)."""
+    path = package_dir() / "data" / "private_infra" / WORLD_AVERAGE_FILE
+    return str(json.loads(path.read_text(encoding="utf-8")).get("world_average_source", ""))
+
+
+@functools.lru_cache(maxsize=1)
+def cloud_impact() -> dict[tuple[str, str], dict[str, str]]:
+    """(provider, region) -> CodeCarbon's cloud/impact.csv row, every value a stripped string.
+
+    Columns (CodeCarbon 3.x): provider, providerName, offsetRatio, region, regionName,
+    country_name, countryIsoCode, state, city, impact (g CO2e/kWh; empty when a region is only
+    known by its country), source, comment. The file has no year and no PUE column; a ``pue``
+    column, should a later release add one, is passed through. Providers and regions are keyed
+    in lower case.
+    """
+    path = package_dir() / "data" / "cloud" / "impact.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:  # the file starts with a BOM
+        rows = [
+            {key.strip(): (value or "").strip() for key, value in row.items() if key}
+            for row in csv.DictReader(handle)
+        ]
+    return {
+        (row.get("provider", "").lower(), row.get("region", "").lower()): row
+        for row in rows
+        if row.get("provider") and row.get("region")
+    }
