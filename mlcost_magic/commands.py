@@ -120,7 +120,52 @@ def auto(args, session, shell, panels) -> None:
     print(f"auto mode {state}; {totals_text(session.totals())}")
 
 
+def budget(args, session, shell, panels) -> None:
+    from .budget import Budget
+
+    if args.amount is not None:
+        session.budget = None if args.amount.lower() == "off" else Budget.parse(args.amount)
+        if session.budget is not None:
+            session.budget.check(session.used[session.budget.kind])
+    if session.budget is None:
+        print("no budget set (e.g. %carbon budget 5g, or 10Wh)")
+    else:
+        print(f"{session.budget.describe()}: {session.budget_text()} used this session")
+
+
+MAX_BASELINE_S = 3600.0
+
+
+def baseline(args, session, shell, panels) -> float | None:
+    """Idle package power over SECONDS, offered as the static figure; where RAPL cannot be
+    read, one line that says so, and nothing measured."""
+    from .measure.counters import idle_package_power_w, rapl_unreadable
+
+    if not 0 < args.seconds <= MAX_BASELINE_S:
+        raise ValueError(f"SECONDS must be more than 0 and at most 3600, got {args.seconds:g}")
+    domains = session.hardware.rapl_domains
+    if not domains:
+        why = (
+            "RAPL counters exist but are root-only here"
+            if rapl_unreadable()
+            else "no readable RAPL counters on this machine"
+        )
+        print(
+            f"%carbon baseline: {why}, so nothing was measured; set the idle draw yourself "
+            "(data sheet or wall meter): %config CarbonMagics.static_power_w = WATTS"
+        )
+        return None
+    watts = idle_package_power_w(domains, args.seconds)
+    print(
+        f"idle package power {watts:.1f} W over {args.seconds:g} s (RAPL, whole machine); to "
+        f"charge it to every run: %config CarbonMagics.static_power_w = {watts:.1f}"
+    )
+    return watts
+
+
 COMMANDS = {
+    "budget": budget,
+    "baseline": baseline,
     "auto": auto,
     "status": status,
     "table": table,

@@ -4,7 +4,8 @@ MlcostWarning (UserWarning)       catch or silence every warning of ours in one 
 ├── MeasurementWarning            our measurement failed; the user's code ran as it would have
 ├── MetricWarning                 a --metric expression failed; the run is kept without it
 ├── LedgerWarning                 the ledger file could not be used as asked; runs are kept
-└── PanelWarning                  the panel could not refresh; the cell's outcome stands
+├── PanelWarning                  the panel could not refresh; the cell's outcome stands
+└── BudgetWarning                 the session crossed its %carbon budget (said once)
 SettingsError (ValueError)        a setting cannot be used; one line that says why
 
 warnings.filterwarnings("ignore", category=mlcost_magic.MlcostWarning)
@@ -33,6 +34,10 @@ class LedgerWarning(MlcostWarning):
 
 class PanelWarning(MlcostWarning):
     """The comparison panel could not refresh or redraw; nothing else is affected."""
+
+
+class BudgetWarning(MlcostWarning):
+    """The session has used more than its ``%carbon budget``; said once."""
 
 
 class SettingsError(ValueError):

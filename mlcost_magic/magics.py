@@ -57,6 +57,9 @@ class CarbonMagics(Magics):
     ram_power_w_per_gb = Float(
         None, allow_none=True, help="Watts per GB of resident memory (0.3725, Green Algorithms)"
     ).tag(config=True)
+    static_power_w = Float(
+        None, allow_none=True, help="Watts charged for a cell's wall time (idle draw; 0)"
+    ).tag(config=True)
     live_meter = Bool(True, help="Show elapsed time and energy while a tracked cell runs").tag(
         config=True
     )
@@ -98,6 +101,7 @@ class CarbonMagics(Magics):
             pue=self.pue,
             cpu_power_w_per_thread=self.cpu_power_w_per_thread,
             ram_power_w_per_gb=self.ram_power_w_per_gb,
+            static_power_w=self.static_power_w,
         )
 
     @observe(
@@ -107,6 +111,7 @@ class CarbonMagics(Magics):
         "pue",
         "cpu_power_w_per_thread",
         "ram_power_w_per_gb",
+        "static_power_w",
         "live_meter",
     )
     def _settings_changed(self, change) -> None:
@@ -278,6 +283,8 @@ class CarbonMagics(Magics):
         %carbon status              method, constants, country and carbon intensity, ledger,
                                     and this session's footprint so far
         %carbon auto [on|off]       measure every following cell (kind 'cell'), quietly
+        %carbon budget [5g|10Wh|off]   a budget: every summary line says how much is used
+        %carbon baseline [SECONDS]  idle package power (RAPL), offered as static_power_w
         %carbon table [--all] [--metric NAME]   the runs as a pandas DataFrame (--all: every
                                                 session), trade-off columns for NAME
         %carbon export PATH [--all] write runs to PATH.csv (CodeCarbon's names) or PATH.json

@@ -143,7 +143,8 @@ def run_repeats(
         group = RunGroup(label, group_id, runs, warmup)
         _mark_noise(session, group)
         if not quiet:
-            print(group.summary())
+            budget = session.budget_text()
+            print(group.summary() + (f" · {budget}" if budget else ""))
     return group
 
 

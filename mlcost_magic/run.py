@@ -169,6 +169,7 @@ class Run:
                 ("CPU", m.cpu_energy_kwh),
                 ("RAM", m.ram_energy_kwh),
                 ("GPU", m.gpu_energy_kwh),
+                *((("static", m.static_energy_kwh),) if m.static_power_w else ()),
             )
         )
         where = intensity_label(m.country_iso_code, m.intensity_source)

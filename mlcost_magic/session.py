@@ -26,6 +26,7 @@ from .measure.settings import (
     resolve_intensity,
     resolve_pue,
     resolve_ram_power,
+    resolve_static_power,
 )
 from .run import Run, check_inferences, check_tags
 from .store.ledger import Ledger, resolve_ledger_path
@@ -46,6 +47,8 @@ class Session:
         self._active: list[Run] = []
         self._listeners: list[Callable[[Run], None]] = []
         self.runs_recorded = 0
+        self.budget = None  # budget.Budget, set by %carbon budget
+        self.used = {"energy_kwh": 0.0, "emissions_kg": 0.0}  # top-level runs, this session
 
     @staticmethod
     def _constants(settings: Settings) -> Constants:
@@ -53,6 +56,7 @@ class Session:
             intensity=resolve_intensity(settings),
             pue=resolve_pue(settings),
             ram_power_w_per_gb=resolve_ram_power(settings),
+            static_power_w=resolve_static_power(settings),
         )
 
     def _open_ledger(self, settings: Settings) -> Ledger:
@@ -142,6 +146,18 @@ class Session:
         if run in self._active:
             self._active.remove(run)
         self.runs_recorded += 1
+        m = run.measurement
+        if m is not None and run.parent_run_id is None:  # a nested run is in its parent's
+            self.used["energy_kwh"] += m.energy_kwh
+            self.used["emissions_kg"] += m.emissions_kg
+        if self.budget is not None:
+            self.budget.check(self.used[self.budget.kind])
+
+    def budget_text(self) -> str | None:
+        """'2.1 of 5 g CO2e' while a budget is set."""
+        if self.budget is None:
+            return None
+        return self.budget.used_text(self.used[self.budget.kind])
 
     @property
     def active_run(self) -> Run | None:
@@ -195,6 +211,7 @@ class Session:
             "pue": c.pue,
             "cpu_power_w_per_thread": hw.cpu_power.w_per_thread,
             "ram_power_w_per_gb": c.ram_power_w_per_gb,
+            "static_power_w": c.static_power_w,
             **self.machine(),
             "rapl": bool(hw.rapl_domains),
             "rapl_root_only": not hw.rapl_domains and rapl_unreadable(),
@@ -202,6 +219,7 @@ class Session:
             "ledger_in_memory": self.ledger.in_memory,
             "session_id": self.session_id,
             "totals": self.totals(),
+            "budget": self.budget_text(),
             "mlcost_version": __version__,
             "codecarbon_version": codecarbon_version(),
         }

@@ -62,6 +62,39 @@ def scale_for(kind: str, typical: float) -> tuple[float, str]:
     return 1.0, ""
 
 
+# Units a budget may be given in: suffix -> (what it limits, factor to kg CO2e or kWh).
+BUDGET_UNITS = {
+    "ug": ("emissions_kg", 1e-9),
+    "µg": ("emissions_kg", 1e-9),
+    "mg": ("emissions_kg", 1e-6),
+    "g": ("emissions_kg", 1e-3),
+    "kg": ("emissions_kg", 1.0),
+    "mwh": ("energy_kwh", 1e-6),
+    "wh": ("energy_kwh", 1e-3),
+    "kwh": ("energy_kwh", 1.0),
+}
+
+
+def parse_budget(text: str) -> tuple[str, float]:
+    """'5g' -> ('emissions_kg', 0.005); '10Wh' -> ('energy_kwh', 0.01). ValueError otherwise."""
+    raw = text.strip().replace(" ", "")
+    lowered = raw.lower().removesuffix("co2e").removesuffix("co2")
+    for suffix in sorted(BUDGET_UNITS, key=len, reverse=True):
+        if lowered.endswith(suffix):
+            number = lowered[: -len(suffix)]
+            try:
+                value = float(number)
+            except ValueError:
+                break
+            if math.isfinite(value) and value > 0:
+                kind, factor = BUDGET_UNITS[suffix]
+                return kind, value * factor
+            break
+    raise ValueError(
+        f"a budget looks like 5g, 500mg, 2kg (CO2e) or 10Wh, 1kWh (energy), got {text!r}"
+    )
+
+
 def format_energy(kwh: float) -> str:
     factor, suffix = energy_scale(kwh)
     return f"{format_number(kwh / factor)} {suffix}"

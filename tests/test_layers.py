@@ -29,6 +29,7 @@ LAYERS = {
     "tracking": 5,
     "session": 5,
     "repeats": 5,
+    "budget": 5,
     "magic_args": 6,
     "commands": 6,
     "magics": 6,
@@ -160,6 +161,7 @@ def test_every_warning_class_of_the_package_is_an_mlcost_warning():
         "MetricWarning",
         "LedgerWarning",
         "PanelWarning",
+        "BudgetWarning",
     }
     for name in classes:
         assert issubclass(getattr(errors, name), mlcost_magic.MlcostWarning)

@@ -669,7 +669,12 @@ def check_command(shell, capsys, case: CommandCase) -> None:
     assert new_rows == 0, f"%carbon {case.line!r} recorded {new_rows} runs"
     assert unexpected_warnings(caught) == []
     if case.expect == "help":
-        assert outcome == "ok" and "  %carbon {table," in printed and "%%carbon" not in printed
+        assert (
+            outcome == "ok"
+            and "%carbon" in printed
+            and "{table," in printed
+            and "%%carbon" not in printed
+        )
     elif case.expect is not None:
         assert outcome == case.expect, f"%carbon {case.line!r}: {outcome} ({error})"
     if case.writes is not None:

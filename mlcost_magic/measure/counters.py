@@ -298,6 +298,15 @@ def read_rapl_uj(domains: list[RaplDomain]) -> tuple[int, ...]:
     return tuple(int(d.energy_path.read_text()) for d in domains)
 
 
+def idle_package_power_w(domains: list[RaplDomain], seconds: float, sleep=time.sleep) -> float:
+    """Mean package power of the whole machine over ``seconds`` of waiting (RAPL), in W."""
+    before = read_rapl_uj(domains)
+    started = time.perf_counter()
+    sleep(seconds)
+    elapsed_s = time.perf_counter() - started
+    return rapl_joules_between(domains, before, read_rapl_uj(domains)) / max(elapsed_s, 1e-9)
+
+
 def rapl_joules_between(
     domains: list[RaplDomain], before: tuple[int, ...], after: tuple[int, ...]
 ) -> float:

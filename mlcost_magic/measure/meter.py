@@ -2,7 +2,8 @@
 
 CPU: RAPL package energy x the process tree's share of busy CPU time where RAPL is readable,
 otherwise CPU-seconds x watts per thread. RAM: W/GB x mean resident GB x seconds. GPU: NVML
-energy counters. Total = (CPU + RAM + GPU) x PUE; CO2 = total x carbon intensity.
+energy counters. Static: the user's watts for the machine's idle draw x wall seconds (0 unless
+set). Total = (CPU + RAM + GPU + static) x PUE; CO2 = total x carbon intensity.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Measurement:
     cpu_energy_kwh: float
     ram_energy_kwh: float
     gpu_energy_kwh: float
+    static_energy_kwh: float
     energy_kwh: float
     emissions_kg: float
     carbon_intensity_g_per_kwh: float
@@ -41,6 +43,7 @@ class Measurement:
     method: str
     cpu_power_w_per_thread: float
     ram_power_w_per_gb: float
+    static_power_w: float
     # With RAPL: this process tree's share of the machine's busy CPU time (not a ledger column).
     cpu_share_of_machine: float | None = None
 
@@ -66,6 +69,7 @@ class Constants:
     intensity: CarbonIntensity
     pue: float
     ram_power_w_per_gb: float
+    static_power_w: float = 0.0
 
 
 class Meter:
@@ -115,7 +119,8 @@ class Meter:
         ram_j = const.ram_power_w_per_gb * ram_gb * duration_s
         gpu_j = hw.gpus.joules_between(start.gpu_mj, end.gpu_mj) if hw.gpus else 0.0
 
-        energy_kwh = (cpu_j + ram_j + gpu_j) * const.pue / JOULES_PER_KWH
+        static_j = const.static_power_w * duration_s
+        energy_kwh = (cpu_j + ram_j + gpu_j + static_j) * const.pue / JOULES_PER_KWH
         intensity = const.intensity
         return Measurement(
             duration_s=duration_s,
@@ -124,6 +129,7 @@ class Meter:
             cpu_energy_kwh=cpu_j / JOULES_PER_KWH,
             ram_energy_kwh=ram_j / JOULES_PER_KWH,
             gpu_energy_kwh=gpu_j / JOULES_PER_KWH,
+            static_energy_kwh=static_j / JOULES_PER_KWH,
             energy_kwh=energy_kwh,
             emissions_kg=energy_kwh * intensity.g_per_kwh / 1e3,
             carbon_intensity_g_per_kwh=intensity.g_per_kwh,
@@ -134,5 +140,6 @@ class Meter:
             method=self.method,
             cpu_power_w_per_thread=hw.cpu_power.w_per_thread,
             ram_power_w_per_gb=const.ram_power_w_per_gb,
+            static_power_w=const.static_power_w,
             cpu_share_of_machine=share,
         )

@@ -26,6 +26,7 @@ class Settings:
     pue: float | None = None
     cpu_power_w_per_thread: float | None = None
     ram_power_w_per_gb: float | None = None
+    static_power_w: float | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,15 @@ def resolve_pue(settings: Settings) -> float:
 def resolve_ram_power(settings: Settings) -> float:
     value = positive(settings.ram_power_w_per_gb, "ram_power_w_per_gb")
     return DEFAULT_RAM_POWER_W_PER_GB if value is None else value
+
+
+def resolve_static_power(settings: Settings) -> float:
+    """Watts charged for a run's wall time (the machine's idle draw); 0 unless set."""
+    value = settings.static_power_w
+    if value is None:
+        value = _env_float("MLCOST_STATIC_POWER_W")
+    value = positive(value, "static_power_w")
+    return 0.0 if value is None else value
 
 
 def resolve_cpu_power_override(settings: Settings) -> float | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-SCHEMA_VERSION = 2  # 2: quality, quality_reason, group_id, repeat, parent_run_id
+SCHEMA_VERSION = 2  # 2: quality(_reason), group_id, repeat, parent_run_id, static_*
 
 # Run columns, in frame order, with their SQLite types. Metrics and tags are JSON text.
 RUN_COLUMN_TYPES = {
@@ -28,6 +28,7 @@ RUN_COLUMN_TYPES = {
     "cpu_energy_kwh": "REAL",
     "ram_energy_kwh": "REAL",
     "gpu_energy_kwh": "REAL",
+    "static_energy_kwh": "REAL",  # static_power_w x wall time, before PUE (0 unless set)
     "emissions_kg": "REAL",
     "carbon_intensity_g_per_kwh": "REAL",
     "intensity_source": "TEXT",
@@ -37,6 +38,7 @@ RUN_COLUMN_TYPES = {
     "method": "TEXT",
     "cpu_power_w_per_thread": "REAL",
     "ram_power_w_per_gb": "REAL",
+    "static_power_w": "REAL",
     "hostname": "TEXT",
     "cpu_model": "TEXT",
     "cpu_count": "INTEGER",

@@ -32,6 +32,7 @@ ASSUMPTIONS = (
     ("pue", "power usage effectiveness (PUE)"),
     ("cpu_power_w_per_thread", "CPU power per thread (W)"),
     ("ram_power_w_per_gb", "RAM power per GB (W)"),
+    ("static_power_w", "static power charged for wall time (W)"),
     ("cpu_model", "CPU model"),
     ("ledger_path", "ledger"),
     ("session_id", "session"),

@@ -44,6 +44,12 @@ def status_text(d: dict[str, Any]) -> str:
         " (NOT WRITABLE: runs kept in memory only)" if d["ledger_in_memory"] else ""
     )
     where = country_display(d["country_name"], d["country_iso_code"])
+    static_w = d.get("static_power_w") or 0.0
+    static = (
+        f"{static_w:g} W (set by user) x the run's wall time, added before PUE"
+        if static_w
+        else "0 W: the machine's idle draw is not charged (CarbonMagics.static_power_w)"
+    )
     return "\n".join(
         [
             f"mlcost-magic {d['mlcost_version']} (CodeCarbon {d['codecarbon_version']}), "
@@ -52,12 +58,14 @@ def status_text(d: dict[str, Any]) -> str:
             f"  RAM:     estimate: {d['ram_power_w_per_gb']:g} W/GB x resident GB of this "
             "process tree (Green Algorithms)",
             f"  GPU:     {gpu}",
+            f"  Static:  {static}",
             f"  PUE:     {d['pue']:g}",
             f"  Carbon:  {d['carbon_intensity_g_per_kwh']:g} g CO2e/kWh, {where} "
             f"({d['intensity_source']})",
             f"  Machine: {d['hostname']}, {d['cpu_model']}, {d['cpu_count']} threads",
             f"  Ledger:  {ledger}",
-            f"  Session: {d['session_id']}; {totals_text(d.get('totals'))}",
+            f"  Session: {d['session_id']}; {totals_text(d.get('totals'))}"
+            + (f"; budget: {d['budget']}" if d.get("budget") else ""),
         ]
     )
 
@@ -82,5 +90,7 @@ def footer_html(description: dict) -> str:
     ]
     if "totals" in description:
         parts.append(html.escape(totals_text(description["totals"])))
+    if description.get("budget"):
+        parts.append(html.escape(f"budget: {description['budget']}"))
     style = "font-size:11px;color:#666"
     return f'<div class="mlcost-footer-line" style="{style}">{" · ".join(parts)}</div>'

@@ -65,7 +65,8 @@ def table_columns(comparison: Comparison) -> list[Column]:
         Column("status", "status", "status"),
         Column("n", "n", "count", "repeats in the group (mean of n runs on this row)"),
         Column("duration_s", "duration", "duration_s", "wall-clock time of the run"),
-        Column("energy_kwh", "energy", "energy_kwh", "CPU + RAM + GPU energy, PUE included"),
+        Column("energy_kwh", "energy", "energy_kwh", "CPU + RAM + GPU + static, PUE included"),
+        Column("static_energy_kwh", "static energy", "energy_kwh", "static W x wall time"),
         Column("emissions_kg", "CO2", "mass_kg", "CO2-equivalent emissions"),
         Column("emissions_kg_sd", "CO2 sd", "mass_kg", "standard deviation over the repeats"),
         Column("quality", "quality", "text", "how far to trust the row (README: quality)"),
@@ -107,6 +108,7 @@ def table_columns(comparison: Comparison) -> list[Column]:
 OPTIONAL_COLUMNS = {
     "n": lambda frame: bool((frame["n"] > 1).any()),
     "emissions_kg_sd": lambda frame: len(_finite(frame, "emissions_kg_sd")) > 0,
+    "static_energy_kwh": lambda frame: bool((_finite(frame, "static_energy_kwh") > 0).any()),
     "quality": lambda frame: bool(frame["quality"].isin(["short", "busy machine", "noisy"]).any()),
 }
 
@@ -249,6 +251,9 @@ def basis_line(frame: pd.DataFrame) -> str:
         where = code if isinstance(code, str) and code else "world average"
         grids.append(f"{format_number(g_per_kwh)} g CO2e/kWh ({where})")
     pue = ", ".join(f"{p:g}" for p in _distinct(frame, "pue"))
+    static = ", ".join(f"{w:g}" for w in _distinct(frame, "static_power_w") if w)
+    if static:
+        pue += f"; static {static} W"
     basis = basis_text(distinct_methods)
     return (
         f"{basis[0].upper()}{basis[1:]}: {methods}; RAM {ram or '?'} W/GB; "
