@@ -8,6 +8,7 @@ with tracebacks pointing at the user's own lines.
 from __future__ import annotations
 
 import ast
+import contextlib
 
 from IPython.core.displayhook import DisplayHook
 from IPython.core.error import UsageError
@@ -27,6 +28,7 @@ from .magic_args import (
     split_pair,
 )
 from .measure.settings import Settings
+from .measure.threads import check_threads, limit_threads
 from .repeats import check_repeats, run_repeats
 from .run import check_inferences, check_metric_name
 from .session import Session, activate, active_session
@@ -147,6 +149,7 @@ class CarbonMagics(Magics):
         help="run the cell N times, recorded as one group: mean ± sd and 95 %% CI; -o gets it",
     )
     @argument("--warmup", type=int, default=0, metavar="K", help="with --repeat: K unrecorded runs")
+    @argument("--threads", type=int, metavar="N", help="run the cell on N CPU threads only")
     @no_var_expand
     @cell_magic("carbon")
     def carbon_cell(self, line: str, cell: str):
@@ -188,8 +191,18 @@ class CarbonMagics(Magics):
                 check_repeats(1 if args.repeat is None else args.repeat, args.warmup)
             except ValueError as error:
                 raise UsageError(f"--{one_line(error)}") from None
+        if args.threads is not None:
+            try:
+                check_threads(args.threads)
+            except ValueError as error:
+                raise UsageError(one_line(error)) from None
         body, last = self._compile(line, cell)
+        limits = limit_threads(args.threads) if args.threads else contextlib.nullcontext()
+        with limits:
+            return self._run(args, label, tags, inferences, deferred, body, last, cell, output)
 
+    def _run(self, args, label, tags, inferences, deferred, body, last, cell, output):
+        __tracebackhide__ = True  # noqa: F841
         ns = self.shell.user_ns
         if args.repeat is not None:
             return self._run_repeats(args, label, tags, inferences, deferred, body, last, cell)
@@ -200,6 +213,7 @@ class CarbonMagics(Magics):
             kind="inference" if inferences is not None else "training",
             inferences=inferences,
             deferred_metrics=deferred,
+            threads=args.threads,
         )
         if output:
             ns[output] = tracking.run
@@ -232,6 +246,7 @@ class CarbonMagics(Magics):
             deferred_metrics=deferred,
             quiet=args.quiet,
             on_result=values.append,
+            threads=args.threads,
         )
         if args.output:
             ns[args.output] = group

@@ -114,6 +114,7 @@ def run_repeats(
     deferred_metrics: tuple[DeferredMetric, ...] = (),
     quiet: bool = False,
     on_result: Callable[[Any], None] | None = None,
+    threads: int | None = None,
 ) -> RunGroup:
     """Run ``body`` warmup + repeat times, the last ``repeat`` tracked as one group; print one
     summary line unless quiet. ``on_result`` receives each tracked call's return value."""
@@ -133,6 +134,7 @@ def run_repeats(
                 deferred_metrics=deferred_metrics,
                 group_id=group_id,
                 repeat=number,
+                threads=threads,
             )
             runs.append(tracking.run)
             with tracking:

@@ -100,9 +100,11 @@ class Run:
         group_id: str | None = None,
         repeat: int | None = None,
         parent_run_id: str | None = None,
+        threads: int | None = None,
     ):
         self.run_id = uuid.uuid4().hex
         self.group_id, self.repeat, self.parent_run_id = group_id, repeat, parent_run_id
+        self.threads = threads
         self.quality: Quality | None = None
         self.session_id = session_id
         self.label = label
@@ -206,6 +208,7 @@ class Run:
             "ended_at": self.ended_at,
             **self.machine,
             "inferences": self.inferences,
+            "threads": self.threads,
             "group_id": self.group_id,
             "repeat": self.repeat,
             "parent_run_id": self.parent_run_id,

@@ -109,6 +109,7 @@ class Session:
         deferred_metrics: tuple[DeferredMetric, ...] = (),
         group_id: str | None = None,
         repeat: int | None = None,
+        threads: int | None = None,
     ) -> Tracking:
         """Measure a with-block as one run: ``with session.track("Small RF") as run: ...``."""
         if label is None:
@@ -127,6 +128,7 @@ class Session:
             group_id=group_id,
             repeat=repeat,
             parent_run_id=self.active_run.run_id if self.active_run is not None else None,
+            threads=threads,
         )
         return Tracking(self, run, quiet=quiet, deferred_metrics=deferred_metrics)
 

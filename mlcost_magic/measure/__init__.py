@@ -6,4 +6,6 @@ The bottom layer: it imports nothing else of the package but ``units`` and ``err
     codecarbon_data.py  CodeCarbon's bundled data files, read offline
     settings.py         user settings, their provenance, the carbon intensity
     meter.py            counter deltas -> energy and CO2 (README's "How the numbers are made")
+    quality.py          how far to trust one run's figures
+    threads.py          %%carbon --threads N: affinity and BLAS/OpenMP pools, restored after
 """

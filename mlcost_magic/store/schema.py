@@ -44,6 +44,7 @@ RUN_COLUMN_TYPES = {
     "cpu_count": "INTEGER",
     "gpu_model": "TEXT",
     "inferences": "INTEGER",
+    "threads": "INTEGER",  # %%carbon --threads N (none: as many as the machine lets it use)
     "group_id": "TEXT",  # the runs of one %%carbon --repeat / mlcost_magic.repeat()
     "repeat": "INTEGER",  # 1..N within its group
     "parent_run_id": "TEXT",  # the run this one ran inside (not counted twice in totals)
