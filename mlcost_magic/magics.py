@@ -17,6 +17,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, TraitError, Unicode, observe
 
 from .auto import AutoMeasure
+from .caps import parse_limits
 from .errors import SettingsError
 from .magic_args import (
     HELP_WORDS,
@@ -150,6 +151,9 @@ class CarbonMagics(Magics):
     )
     @argument("--warmup", type=int, default=0, metavar="K", help="with --repeat: K unrecorded runs")
     @argument("--threads", type=int, metavar="N", help="run the cell on N CPU threads only")
+    @argument("--max-co2", metavar="MASS", help="stop the cell at this CO2 (1g, 500mg)")
+    @argument("--max-energy", metavar="ENERGY", help="stop the cell at this energy (10Wh)")
+    @argument("--max-duration", metavar="TIME", help="stop the cell after this long (30s, 10m)")
     @no_var_expand
     @cell_magic("carbon")
     def carbon_cell(self, line: str, cell: str):
@@ -191,11 +195,12 @@ class CarbonMagics(Magics):
                 check_repeats(1 if args.repeat is None else args.repeat, args.warmup)
             except ValueError as error:
                 raise UsageError(f"--{one_line(error)}") from None
-        if args.threads is not None:
-            try:
+        try:
+            if args.threads is not None:
                 check_threads(args.threads)
-            except ValueError as error:
-                raise UsageError(one_line(error)) from None
+            args.limits = parse_limits(args.max_co2, args.max_energy, args.max_duration)
+        except ValueError as error:
+            raise UsageError(one_line(error)) from None
         body, last = self._compile(line, cell)
         limits = limit_threads(args.threads) if args.threads else contextlib.nullcontext()
         with limits:
@@ -214,12 +219,16 @@ class CarbonMagics(Magics):
             inferences=inferences,
             deferred_metrics=deferred,
             threads=args.threads,
+            limits=args.limits,
         )
         if output:
             ns[output] = tracking.run
         with tracking:
-            exec(body, ns)
-            value = eval(last, ns) if last is not None else None
+            try:
+                exec(body, ns)
+                value = eval(last, ns) if last is not None else None
+            finally:
+                tracking.disarm()  # no cap may arrive once the body is done (caps.py)
         # IPython checks for a trailing ';' on the transformed cell (the magic call), not here.
         if last is None or DisplayHook.semicolon_at_end_of_expression(cell):
             return None
@@ -247,6 +256,7 @@ class CarbonMagics(Magics):
             quiet=args.quiet,
             on_result=values.append,
             threads=args.threads,
+            limits=args.limits,
         )
         if args.output:
             ns[args.output] = group

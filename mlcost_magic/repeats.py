@@ -115,6 +115,7 @@ def run_repeats(
     quiet: bool = False,
     on_result: Callable[[Any], None] | None = None,
     threads: int | None = None,
+    limits=None,
 ) -> RunGroup:
     """Run ``body`` warmup + repeat times, the last ``repeat`` tracked as one group; print one
     summary line unless quiet. ``on_result`` receives each tracked call's return value."""
@@ -135,10 +136,14 @@ def run_repeats(
                 group_id=group_id,
                 repeat=number,
                 threads=threads,
+                limits=limits,
             )
             runs.append(tracking.run)
             with tracking:
-                value = body()
+                try:
+                    value = body()
+                finally:
+                    tracking.disarm()  # no cap may arrive once the body is done
             if on_result is not None:
                 on_result(value)
     finally:

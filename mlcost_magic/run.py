@@ -162,6 +162,8 @@ class Run:
         """One line: label · duration · energy (CPU, RAM, GPU) · CO2 at intensity · basis."""
         m = self.measurement
         head = self.label if self.status in ("ok", "running") else f"{self.label} · {self.status}"
+        if self.status == "capped" and self.error:
+            head += f" ({self.error})"
         if m is None:
             return f"{head} · not measured"
         factor, _unit = energy_scale(m.energy_kwh)

@@ -110,6 +110,7 @@ class Session:
         group_id: str | None = None,
         repeat: int | None = None,
         threads: int | None = None,
+        limits=None,
     ) -> Tracking:
         """Measure a with-block as one run: ``with session.track("Small RF") as run: ...``."""
         if label is None:
@@ -130,7 +131,7 @@ class Session:
             parent_run_id=self.active_run.run_id if self.active_run is not None else None,
             threads=threads,
         )
-        return Tracking(self, run, quiet=quiet, deferred_metrics=deferred_metrics)
+        return Tracking(self, run, quiet=quiet, deferred_metrics=deferred_metrics, limits=limits)
 
     def machine(self) -> dict[str, Any]:
         hw = self.hardware

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .caps import CapReached, Limits, Watchdog
 from .errors import MeasurementWarning, MetricWarning, warn
 from .measure.meter import Constants, Snapshot
 from .measure.quality import judge
@@ -46,8 +47,11 @@ class Tracking:
         *,
         quiet: bool = False,
         deferred_metrics: tuple[DeferredMetric, ...] = (),
+        limits: Limits | None = None,
     ):
         self.session, self.run, self.quiet = session, run, quiet
+        self.limits = limits if limits is not None and limits.any else None
+        self._watchdog: Watchdog | None = None
         self.deferred_metrics = deferred_metrics
         self._constants: Constants = session.meter.constants  # fixed for the whole run
         self._start: Snapshot | None = None
@@ -72,7 +76,18 @@ class Tracking:
             self._start = session.meter.snapshot()
         except Exception as error:
             warn(f"could not start measuring {run.label!r}: {error}", MeasurementWarning)
+        if self.limits is not None and self._start is not None:
+            self._watchdog = Watchdog(self.limits, self._measure_now)
         return run
+
+    def _measure_now(self):
+        return self.session.meter.measure(self._start, constants=self._constants)
+
+    def disarm(self) -> None:
+        """Stop the caps' watchdog; after this no CapReached can arrive. Call it in a
+        ``finally`` right around the body (see caps.py), and it is called again on exit."""
+        if self._watchdog is not None:
+            self._watchdog.stop()
 
     def _live_text(self) -> str:
         """'Label · running 12.3 s · 45 mWh so far' for the live meter (its thread calls it)."""
@@ -86,6 +101,7 @@ class Tracking:
 
     # -- end --------------------------------------------------------------------------------
     def __exit__(self, exc_type, exc, tb) -> bool:
+        self.disarm()
         session, run = self.session, self.run
         measurement = None
         try:
@@ -95,6 +111,8 @@ class Tracking:
         except Exception as failure:
             warn(f"could not measure {run.label!r}: {failure}", MeasurementWarning)
         status, error = _outcome(exc_type, exc)
+        if status == "interrupted" and issubclass(exc_type, CapReached) and self._watchdog:
+            status, error = "capped", self._watchdog.reason
         if status == "ok":
             for metric in self.deferred_metrics:
                 self._evaluate(metric)

@@ -30,6 +30,7 @@ LAYERS = {
     "session": 5,
     "repeats": 5,
     "budget": 5,
+    "caps": 5,
     "magic_args": 6,
     "commands": 6,
     "magics": 6,

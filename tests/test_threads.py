@@ -53,8 +53,8 @@ def test_an_error_still_restores_the_affinity(shell):
 
 @pytest.mark.parametrize("n", ["999", "0", "-1"])
 def test_more_threads_than_the_machine_has_is_refused_and_nothing_runs(shell, n):
-    shell.user_ns["ran"] = False
-    result = run_cell(shell, f"%%carbon --threads {n}\nran = True")
+    shell.user_ns["cell_ran"] = False
+    result = run_cell(shell, f"%%carbon --threads {n}\ncell_ran = True")
     assert type(result.error_in_exec).__name__ == "UsageError"
     assert "\n" not in str(result.error_in_exec)
-    assert shell.user_ns["ran"] is False and len(session_frame(shell)) == 0
+    assert shell.user_ns.pop("cell_ran") is False and len(session_frame(shell)) == 0

@@ -33,11 +33,12 @@ STATUS_MARKS = {
     "error": "✗ error",
     "interrupted": "■ interrupted",
     "lost": "? lost",
+    "capped": "⏹ capped",
 }
 EMPTY_HTML = (
     '<div class="mlcost-empty">No runs recorded yet: run a <code>%%carbon</code> cell.</div>'
 )
-FAILED_STATUSES = frozenset({"error", "interrupted", "lost"})
+FAILED_STATUSES = frozenset({"error", "interrupted", "lost", "capped"})
 TEXT_KINDS = ("text", "status")
 
 
