@@ -70,7 +70,8 @@ class AutoMeasure:
         if self._tracking is not None or measures_itself(source):
             return
         try:
-            label = cell_label(source, self.shell.execution_count)
+            # prompt_count is the cell's In[n] (execution_count is one ahead here), as %%carbon uses
+            label = cell_label(source, self.shell.displayhook.prompt_count)
             tracking = self.session.track(label, quiet=True, kind="cell")
             tracking.__enter__()
             self._tracking = tracking

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import BudgetWarning, warn
-from .units import energy_scale, format_energy, format_mass, format_number, mass_scale, parse_budget
+from .units import energy_scale, format_number, mass_scale, parse_budget
 
 
 @dataclass
@@ -24,23 +24,21 @@ class Budget:
     def parse(cls, text: str) -> Budget:
         return cls(*parse_budget(text))
 
-    def used_text(self, used: float) -> str:
-        """'2.1 of 5 g CO2e' (used and limit in the limit's unit)."""
+    def _unit(self) -> tuple[float, str]:
+        """(factor, unit) of the limit's scale, e.g. (1e-3, 'g CO2e')."""
         if self.kind == "emissions_kg":
             factor, suffix = mass_scale(self.limit)
-            unit = f"{suffix} CO2e"
-        else:
-            factor, suffix = energy_scale(self.limit)
-            unit = suffix
+            return factor, f"{suffix} CO2e"
+        return energy_scale(self.limit)
+
+    def used_text(self, used: float) -> str:
+        """'2.1 of 5 g CO2e' (used and limit in the limit's unit)."""
+        factor, unit = self._unit()
         return f"{format_number(used / factor)} of {format_number(self.limit / factor)} {unit}"
 
     def describe(self) -> str:
-        limit = (
-            format_mass(self.limit) + " CO2e"
-            if self.kind == "emissions_kg"
-            else (format_energy(self.limit))
-        )
-        return f"budget {limit}"
+        factor, unit = self._unit()
+        return f"budget {format_number(self.limit / factor)} {unit}"
 
     def check(self, used: float) -> None:
         """Warn once when the session's use crosses the limit."""

@@ -207,62 +207,51 @@ class CarbonMagics(Magics):
             return self._run(args, label, tags, inferences, deferred, body, last, cell, output)
 
     def _run(self, args, label, tags, inferences, deferred, body, last, cell, output):
+        """The cell as one run, or with --repeat N [--warmup K] as K + N runs of one group."""
         __tracebackhide__ = True  # noqa: F841
         ns = self.shell.user_ns
+
+        def run_body():
+            __tracebackhide__ = True  # noqa: F841
+            exec(body, ns)
+            return eval(last, ns) if last is not None else None
+
+        options = {
+            "kind": "inference" if inferences is not None else "training",
+            "inferences": inferences,
+            "deferred_metrics": deferred,
+            "threads": args.threads,
+            "limits": args.limits,
+        }
         if args.repeat is not None:
-            return self._run_repeats(args, label, tags, inferences, deferred, body, last, cell)
-        tracking = self.session.track(
-            label,
-            tags,
-            quiet=args.quiet,
-            kind="inference" if inferences is not None else "training",
-            inferences=inferences,
-            deferred_metrics=deferred,
-            threads=args.threads,
-            limits=args.limits,
-        )
-        if output:
-            ns[output] = tracking.run
-        with tracking:
-            try:
-                exec(body, ns)
-                value = eval(last, ns) if last is not None else None
-            finally:
-                tracking.disarm()  # no cap may arrive once the body is done (caps.py)
+            values: list = []
+            group = run_repeats(
+                self.session,
+                label,
+                args.repeat,
+                run_body,
+                warmup=args.warmup,
+                tags=tags,
+                quiet=args.quiet,
+                on_result=values.append,
+                **options,
+            )
+            if output:
+                ns[output] = group
+            value = values[-1] if values else None
+        else:
+            tracking = self.session.track(label, tags, quiet=args.quiet, **options)
+            if output:
+                ns[output] = tracking.run
+            with tracking:
+                try:
+                    value = run_body()
+                finally:
+                    tracking.disarm()  # no cap may arrive once the body is done (caps.py)
         # IPython checks for a trailing ';' on the transformed cell (the magic call), not here.
         if last is None or DisplayHook.semicolon_at_end_of_expression(cell):
             return None
         return value
-
-    def _run_repeats(self, args, label, tags, inferences, deferred, body, last, cell):
-        """--repeat N [--warmup K]: the cell body K + N times, N of them one group of runs."""
-        __tracebackhide__ = True  # noqa: F841
-        ns, values = self.shell.user_ns, []
-
-        def run_body():
-            exec(body, ns)
-            return eval(last, ns) if last is not None else None
-
-        group = run_repeats(
-            self.session,
-            label,
-            args.repeat,
-            run_body,
-            warmup=args.warmup,
-            tags=tags,
-            kind="inference" if inferences is not None else "training",
-            inferences=inferences,
-            deferred_metrics=deferred,
-            quiet=args.quiet,
-            on_result=values.append,
-            threads=args.threads,
-            limits=args.limits,
-        )
-        if args.output:
-            ns[args.output] = group
-        if last is None or not values or DisplayHook.semicolon_at_end_of_expression(cell):
-            return None
-        return values[-1]
 
     def _deferred_metric(self, text: str) -> DeferredMetric:
         """--metric NAME=EXPR, checked now (name, syntax), evaluated after the measurement."""

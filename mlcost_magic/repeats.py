@@ -35,12 +35,13 @@ class RunGroup:
 
     def __init__(self, label: str, group_id: str, runs: list[Run], warmup: int):
         self.label, self.group_id, self.runs, self.warmup = label, group_id, runs, warmup
-        measured = [r for r in runs if r.measurement is not None and r.status == "ok"]
+        # The repeats the spread is taken over: ended normally, with a measurement.
+        self.measured = [r for r in runs if r.measurement is not None and r.status == "ok"]
         for field in SPREAD_FIELDS:
-            setattr(self, field, spread(getattr(r.measurement, field) for r in measured))
+            setattr(self, field, spread(getattr(r.measurement, field) for r in self.measured))
         self.metrics: dict[str, Spread] = {
-            name: spread(r.metrics.get(name) for r in measured)
-            for name in dict.fromkeys(n for r in measured for n in r.metrics)
+            name: spread(r.metrics.get(name) for r in self.measured)
+            for name in dict.fromkeys(n for r in self.measured for n in r.metrics)
         }
 
     duration_s: Spread
@@ -59,7 +60,7 @@ class RunGroup:
     def summary(self) -> str:
         """One line: label · n · mean ± sd [95 % CI] of duration, energy, CO2 · metrics."""
         head = self.label if self.status == "ok" else f"{self.label} · {self.status}"
-        ok = [r for r in self.runs if r.measurement is not None and r.status == "ok"]
+        ok = self.measured
         if not ok:
             return f"{head} · {self.n} repeats · not measured"
         m = ok[-1].measurement
@@ -119,6 +120,7 @@ def run_repeats(
 ) -> RunGroup:
     """Run ``body`` warmup + repeat times, the last ``repeat`` tracked as one group; print one
     summary line unless quiet. ``on_result`` receives each tracked call's return value."""
+    __tracebackhide__ = True  # noqa: F841 (the user's error shows the user's frames)
     repeat, warmup = check_repeats(repeat, warmup)
     group_id = uuid.uuid4().hex
     runs: list[Run] = []
@@ -150,19 +152,17 @@ def run_repeats(
         group = RunGroup(label, group_id, runs, warmup)
         _mark_noise(session, group)
         if not quiet:
-            budget = session.budget_text()
-            print(group.summary() + (f" · {budget}" if budget else ""))
+            print(group.summary() + session.budget_suffix())
     return group
 
 
 def _mark_noise(session: Session, group: RunGroup) -> None:
     """Mark the group's runs 'noisy' when their energy varies by more than 10 %."""
-    ok = [r for r in group.runs if r.measurement is not None and r.status == "ok"]
-    cv = noise(r.measurement.energy_kwh for r in ok)
+    cv = noise(group.energy_kwh)
     if cv is None:
         return
-    reason = f"energy varies {100 * cv:.0f} % (sd/mean) across {len(ok)} repeats"
-    marked = [r for r in ok if r.mark_noisy(reason)]
+    reason = f"energy varies {100 * cv:.0f} % (sd/mean) across {group.energy_kwh.n} repeats"
+    marked = [r for r in group.measured if r.mark_noisy(reason)]
     try:
         session.ledger.set_quality([r.run_id for r in marked], "noisy", reason)
     except Exception as error:

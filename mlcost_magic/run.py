@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import unicodedata
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from .compare.names import is_derived_column
 from .measure.meter import Measurement
 from .measure.quality import Quality
 from .measure.settings import intensity_label
@@ -23,11 +23,6 @@ from .store.schema import RUN_COLUMNS, utc_now
 from .units import energy_scale, format_duration, format_energy, format_mass, format_number
 
 RESERVED_METRIC_NAMES = frozenset(RUN_COLUMNS)
-# The columns compare.tradeoffs derives (its is_derived_column; not imported: it loads pandas):
-# a metric so named would be dropped from the comparison, so %carbon table would not show it.
-DERIVED_COLUMN = re.compile(
-    r"emissions_kg_per_.+_point|.+_per_g_co2|(energy_kwh|emissions_kg)_per_1k_inferences"
-)
 # Read back exactly: the ledger's inferences column comes back through float64 when a run
 # has none, and 2**53 is the largest count float64 holds exactly.
 MAX_INFERENCES = 2**53
@@ -43,7 +38,8 @@ def check_metric_name(name: Any) -> str:
         raise ValueError(
             f"metric name {name!r} may not contain quotes, backslashes or control characters"
         )
-    if name in RESERVED_METRIC_NAMES or DERIVED_COLUMN.fullmatch(name):
+    # A metric named like a derived column would be dropped from the comparison.
+    if name in RESERVED_METRIC_NAMES or is_derived_column(name):
         raise ValueError(f"metric name {name!r} is a ledger column; choose another name")
     return name
 

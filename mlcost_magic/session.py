@@ -48,7 +48,8 @@ class Session:
         self._listeners: list[Callable[[Run], None]] = []
         self.runs_recorded = 0
         self.budget = None  # budget.Budget, set by %carbon budget
-        self.used = {"energy_kwh": 0.0, "emissions_kg": 0.0}  # top-level runs, this session
+        # This session's footprint: ended runs that did not run inside another (no double count).
+        self.used = {"runs": 0, "cells": 0, "energy_kwh": 0.0, "emissions_kg": 0.0}
 
     @staticmethod
     def _constants(settings: Settings) -> Constants:
@@ -150,9 +151,12 @@ class Session:
             self._active.remove(run)
         self.runs_recorded += 1
         m = run.measurement
-        if m is not None and run.parent_run_id is None:  # a nested run is in its parent's
-            self.used["energy_kwh"] += m.energy_kwh
-            self.used["emissions_kg"] += m.emissions_kg
+        if run.parent_run_id is None:  # a nested run is in its parent's figures
+            self.used["runs"] += 1
+            self.used["cells"] += run.kind == "cell"
+            if m is not None:
+                self.used["energy_kwh"] += m.energy_kwh
+                self.used["emissions_kg"] += m.emissions_kg
         if self.budget is not None:
             self.budget.check(self.used[self.budget.kind])
 
@@ -161,6 +165,11 @@ class Session:
         if self.budget is None:
             return None
         return self.budget.used_text(self.used[self.budget.kind])
+
+    def budget_suffix(self) -> str:
+        """What a summary line ends with while a budget is set: ' · 2.1 of 5 g CO2e'."""
+        text = self.budget_text()
+        return f" · {text}" if text else ""
 
     @property
     def active_run(self) -> Run | None:
@@ -200,7 +209,7 @@ class Session:
 
     def totals(self) -> dict[str, Any]:
         """This session's footprint so far (runs inside other runs counted once)."""
-        return self.ledger.totals(self.session_id)
+        return dict(self.used)
 
     def describe(self) -> dict[str, Any]:
         c, hw = self.meter.constants, self.hardware

@@ -141,10 +141,7 @@ class Tracking:
             )
 
     def _announce(self) -> None:
-        summary = None if self.quiet else self.run.summary()
-        budget = self.session.budget_text()
-        if summary is not None and budget is not None and self.run.group_id is None:
-            summary += f" · {budget}"
+        summary = None if self.quiet else self.run.summary() + self.session.budget_suffix()
         try:
             if self._live is not None:
                 self._live.finish(summary)

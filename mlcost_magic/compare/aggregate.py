@@ -80,7 +80,7 @@ def spread(values) -> Spread:
     return Spread(mean, sd, (mean - half, mean + half), n)
 
 
-def noise(energies_kwh) -> float | None:
-    """The coefficient of variation of a group's energies when it is over NOISY_CV, else None."""
-    cv = spread(energies_kwh).cv
+def noise(energy: Spread) -> float | None:
+    """The coefficient of variation of a group's energy when it is over NOISY_CV, else None."""
+    cv = energy.cv
     return cv if math.isfinite(cv) and cv > NOISY_CV else None

@@ -20,12 +20,12 @@ from .aggregate import aggregate_by_label
 
 @dataclass(frozen=True)
 class Comparison:
-    """Runs with their derived columns, the metric they are judged by, the best trade-off."""
+    """Runs with their derived columns and the metric they are judged by; the table rows and
+    their best trade-off are derived on first use."""
 
     frame: pd.DataFrame
     metric: str | None
     lower_is_better: bool
-    best_index: Any  # index label in ``frame`` of the best trade-off run, or None
 
     @property
     def metrics(self) -> list[str]:
@@ -157,7 +157,4 @@ def compare(
         lower_is_better = tradeoffs.is_lower_better(metric)
     lower_is_better = bool(lower_is_better)
     frame = tradeoffs.add_derived_columns(rows, metric, lower_is_better)
-    best = None
-    if metric is not None and not frame.empty:
-        best = tradeoffs.best_tradeoff(frame, metric, lower_is_better)
-    return Comparison(frame, metric, lower_is_better, best)
+    return Comparison(frame, metric, lower_is_better)

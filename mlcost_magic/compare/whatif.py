@@ -77,15 +77,11 @@ class WhatIf:
 
 
 # -- locations --------------------------------------------------------------------------------
-def _mix_source(code: str) -> str:
-    year = codecarbon_data.energy_mix_year(code)
-    return f"CodeCarbon {codecarbon_data.ENERGY_MIX_FILE} ({year or 'year not stated'})"
-
-
 def _country(typed: str, code: str) -> Location:
     record = codecarbon_data.global_energy_mix()[code]
     place = f"{record.get('country_name', code)} ({code})"
-    return Location(typed, float(record["carbon_intensity"]), _mix_source(code), place, code=code)
+    source = codecarbon_data.energy_mix_source(code)
+    return Location(typed, float(record["carbon_intensity"]), source, place, code=code)
 
 
 def _world(typed: str) -> Location:

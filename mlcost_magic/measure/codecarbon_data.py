@@ -12,6 +12,10 @@ import importlib.util
 import json
 from pathlib import Path
 
+ENERGY_MIX_FILE = "global_energy_mix.json"
+WORLD_AVERAGE_FILE = "carbon_intensity_per_source.json"
+CLOUD_IMPACT_FILE = "cloud/impact.csv"
+
 
 @functools.lru_cache(maxsize=1)
 def package_dir() -> Path:
@@ -31,14 +35,18 @@ def codecarbon_version() -> str:
 @functools.lru_cache(maxsize=1)
 def global_energy_mix() -> dict:
     """ISO-3 country code -> CodeCarbon's energy-mix record (carbon_intensity in g CO2e/kWh)."""
-    path = package_dir() / "data" / "private_infra" / "global_energy_mix.json"
+    path = package_dir() / "data" / "private_infra" / ENERGY_MIX_FILE
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 @functools.lru_cache(maxsize=1)
+def _intensity_per_source() -> dict:
+    path = package_dir() / "data" / "private_infra" / WORLD_AVERAGE_FILE
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def world_average_g_per_kwh() -> float:
-    path = package_dir() / "data" / "private_infra" / "carbon_intensity_per_source.json"
-    return float(json.loads(path.read_text(encoding="utf-8"))["world_average"])
+    return float(_intensity_per_source()["world_average"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,22 +94,20 @@ def codecarbon_country_setting() -> tuple[str | None, str | None]:
     return code.strip().upper(), sources.get("country_iso_code")
 
 
-ENERGY_MIX_FILE = "global_energy_mix.json"
-WORLD_AVERAGE_FILE = "carbon_intensity_per_source.json"
-CLOUD_IMPACT_FILE = "cloud/impact.csv"
-
-
 def energy_mix_year(code: str) -> int | None:
     """The year of a country's record in global_energy_mix.json (records differ: 2009-2023)."""
     year = global_energy_mix().get(code, {}).get("year")
     return int(year) if isinstance(year, (int, float)) else None
 
 
-@functools.lru_cache(maxsize=1)
+def energy_mix_source(code: str) -> str:
+    """How a country's figure is cited: 'CodeCarbon global_energy_mix.json (2023)'."""
+    return f"CodeCarbon {ENERGY_MIX_FILE} ({energy_mix_year(code) or 'year not stated'})"
+
+
 def world_average_source() -> str:
     """Where CodeCarbon says its world average comes from (a URL naming the IEA report)."""
-    path = package_dir() / "data" / "private_infra" / WORLD_AVERAGE_FILE
-    return str(json.loads(path.read_text(encoding="utf-8")).get("world_average_source", ""))
+    return str(_intensity_per_source().get("world_average_source", ""))
 
 
 @functools.lru_cache(maxsize=1)
@@ -114,7 +120,7 @@ def cloud_impact() -> dict[tuple[str, str], dict[str, str]]:
     column, should a later release add one, is passed through. Providers and regions are keyed
     in lower case.
     """
-    path = package_dir() / "data" / "cloud" / "impact.csv"
+    path = package_dir() / "data" / CLOUD_IMPACT_FILE
     with path.open(encoding="utf-8-sig", newline="") as handle:  # the file starts with a BOM
         rows = [
             {key.strip(): (value or "").strip() for key, value in row.items() if key}

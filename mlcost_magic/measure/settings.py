@@ -111,12 +111,11 @@ def country_intensity(code: str, source: str) -> CarbonIntensity:
             f"CodeCarbon's data, e.g. FRA, DEU, GBR, USA"
         )
     record = mix[code]
-    year = record.get("year", "n/a")
     return CarbonIntensity(
         float(record["carbon_intensity"]),
         code,
         record.get("country_name", code),
-        f"CodeCarbon global_energy_mix.json ({year}); country {source}",
+        f"{codecarbon_data.energy_mix_source(code)}; country {source}",
     )
 
 

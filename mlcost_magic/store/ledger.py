@@ -188,18 +188,6 @@ class Ledger:
                 [(quality, reason, run_id) for run_id in run_ids],
             )
 
-    def totals(self, session_id: str) -> dict[str, Any]:
-        """A session's footprint: ended runs that did not run inside another (no double
-        count), their energy and CO2, and how many were whole cells (auto mode)."""
-        with self._lock:
-            runs, cells, kwh, kg = self._conn.execute(
-                "SELECT count(*), coalesce(sum(kind = 'cell'), 0), coalesce(sum(energy_kwh), 0),"
-                " coalesce(sum(emissions_kg), 0) FROM runs WHERE session_id = ? AND "
-                "parent_run_id IS NULL AND status != 'running'",
-                (session_id,),
-            ).fetchone()
-        return {"runs": runs, "cells": cells, "energy_kwh": kwh, "emissions_kg": kg}
-
     def close(self) -> None:
         with self._lock:  # never under a reader in another thread (the panel's worker)
             try:

@@ -63,11 +63,8 @@ class CarbonPanel:
         self.metric = metric
         self.comparison: Comparison = compare(_empty_rows())
         self.png = b""
-        self.last_table_s = 0.0
-        self.last_figure_s = 0.0
         self.refreshes = 0  # comparisons computed (one per refresh, shared by table and figure)
         self.figure_runs = 0  # runs in the comparison the figure last showed
-        self.figure_shown_at = 0.0  # time.perf_counter() when the figure was last set
         self.last_error: str | None = None
         self._error_reported = False
         self._updating = False
@@ -124,25 +121,20 @@ class CarbonPanel:
 
     def refresh(self, figure: bool = True) -> None:
         """Re-read the session's runs, compare them once, update the table (and the figure)."""
-        started = time.perf_counter()
         self.comparison = self._compare()
         self.refreshes += 1
         self._update_controls()
         self._update_table()
         self.footer.value = self._footer()
-        self.last_table_s = time.perf_counter() - started
         if figure:
             self.refresh_figure()
 
     def refresh_figure(self) -> None:
         """Draw the four-panel figure of the current comparison into the Image widget."""
-        started = time.perf_counter()
         drawn = figure.plot_tradeoffs(self.comparison)
         self.png = figure.figure_to_png_bytes(drawn, FIGURE_DPI)
         self.figure.value = self.png
         self.figure_runs = len(self.comparison.frame)
-        self.figure_shown_at = time.perf_counter()
-        self.last_figure_s = self.figure_shown_at - started
 
     def _compare(self) -> Comparison:
         rows = self.session.read_runs()
