@@ -8,7 +8,6 @@ the country it was measured in.
 
 from __future__ import annotations
 
-import json
 import math
 import unicodedata
 import uuid
@@ -214,9 +213,7 @@ class Run:
             "quality_reason": self.quality.reason if self.quality else None,
             "tags": self.tags,
             "error": self.error,
-            # JSON text with non-ASCII names as they are: SQLite's json_extract does not find
-            # a name stored \u-escaped, so "précision" would read back as missing.
-            "metrics": json.dumps(self.metrics, sort_keys=True, ensure_ascii=False),
+            "metrics": self.metrics,
         }
         if self.measurement is not None:
             row.update(self.measurement.__dict__)

@@ -280,7 +280,9 @@ def _encode(run: dict[str, Any]) -> dict[str, Any]:
     row = {name: run[name] for name in RUN_COLUMNS if name in run}
     for name in ("tags", "metrics"):
         if name in row and not isinstance(row[name], str):
-            row[name] = json.dumps(row[name], sort_keys=True, default=str)
+            # Non-ASCII names as they are: SQLite's json_extract does not find a name stored
+            # \u-escaped, so a metric "précision" would read back as missing.
+            row[name] = json.dumps(row[name], sort_keys=True, default=str, ensure_ascii=False)
     return row
 
 
