@@ -27,7 +27,39 @@ def run_command(args: argparse.Namespace, session, shell, panels: list) -> Any:
 
 
 def _comparison(session, args: argparse.Namespace):
-    return session.compare(all_sessions=getattr(args, "all", False), metric=args.metric)
+    from .compare.comparison import compare
+
+    return compare(_rows(session, args), args.metric)
+
+
+def _rows(session, args: argparse.Namespace):
+    """The runs a command works on: this session's, every session's (--all), or every
+    participant's in the MLflow experiment (--mlflow [--experiment NAME])."""
+    if getattr(args, "experiment", None) and not args.mlflow:
+        raise ValueError("--experiment goes with --mlflow")
+    if getattr(args, "mlflow", False):
+        from .share.sharing import read_shared_runs
+
+        rows = read_shared_runs(_target(session), args.experiment)
+    else:
+        rows = session.read_runs(getattr(args, "all", False))
+    return rows
+
+
+def regroup(rows, column: str):
+    """The runs grouped (and coloured) by another column than their label (user, hostname)."""
+    from .compare.hosts import regroup as regrouped
+
+    return regrouped(rows, column)
+
+
+def _target(session):
+    if session.sharing is None:
+        raise ValueError(
+            "MLflow is off: %config CarbonMagics.mlflow_tracking_uri = 'http://HOST:5000' "
+            "(or set MLCOST_MLFLOW_TRACKING_URI) first"
+        )
+    return session.sharing.target
 
 
 def status(args, session, shell, panels) -> None:
@@ -35,7 +67,54 @@ def status(args, session, shell, panels) -> None:
 
 
 def table(args, session, shell, panels):
-    return _comparison(session, args).frame
+    frame = _comparison(session, args).frame
+    if session.sharing is not None and not args.mlflow:
+        frame.insert(frame.columns.get_loc("status") + 1, "synced", False)
+        frame["synced"] = frame["run_id"].isin(session.sharing.synced_run_ids())
+    return frame
+
+
+def sync(args, session, shell, panels) -> None:
+    """Push the runs that wait for MLflow now; progress on a long backlog; the counts."""
+    sharing = session.sharing
+    if sharing is None:
+        _target(session)  # raises the one-line "MLflow is off"
+    waiting = sharing.queue.counts()["waiting"]
+    handle = None
+    if waiting > SYNC_PROGRESS_FROM_RUNS:
+        from IPython.display import display
+
+        handle = display(f"syncing {waiting} runs…", display_id=True)
+
+    def progress(result) -> None:
+        if handle is not None:
+            handle.update(f"synced {result.pushed + result.found} of {waiting} runs…")
+
+    result, left, adopted = sharing.sync(progress, adopt_all=args.all)
+    done = result.pushed + result.found
+    parts = [f"{result.pushed} logged"]
+    if result.found:
+        parts.append(f"{result.found} already there (not logged twice)")
+    if result.rejected:
+        parts.append(f"{result.rejected} refused by the server")
+    if adopted:
+        parts.append(f"{adopted} earlier runs queued by --all")
+    where = f"{sharing.target.display_uri}, experiment {sharing.target.experiment}"
+    text = f"Synced {done} run{'s' * (done != 1)} to {where} ({', '.join(parts)}); {left} waiting"
+    if result.error:
+        text += f"; stopped: {result.error} (retried in the background)"
+    elif not done and not left and not result.rejected:
+        text = f"Nothing waits: every shared run is on {where}"
+    if handle is not None:
+        handle.update(text)
+    else:
+        print(text)
+    for shown in panels:
+        if shown.shared:
+            shown.reload()
+
+
+SYNC_PROGRESS_FROM_RUNS = 100
 
 
 def export(args, session, shell, panels) -> None:
@@ -45,10 +124,23 @@ def export(args, session, shell, panels) -> None:
     print(f"Wrote {path}")
 
 
+SHARED_PANEL_REFRESH_S = 10.0
+
+
 def panel(args, session, shell, panels) -> None:
     from .views.panel import show_panel
 
-    shown = show_panel(session, shell)  # None in a terminal: a text table was printed
+    source = None
+    if args.mlflow or args.experiment:
+        _rows(session, args)  # fails here, in one line, when the experiment cannot be read
+        from .share.sharing import read_shared_runs
+
+        target, experiment = _target(session), args.experiment
+
+        def source():
+            return read_shared_runs(target, experiment)
+
+    shown = show_panel(session, shell, source, SHARED_PANEL_REFRESH_S if source else None)
     if shown is not None:
         panels.append(shown)
 
@@ -60,7 +152,18 @@ def plot(args, session, shell, panels):
     suffix = save.name.rsplit(".", 1)[-1].lower() if save and "." in save.name else ""
     if save is not None and suffix not in FIGURE_SUFFIXES:
         raise ValueError(f"--save needs a .png, .svg or .pdf path, got {args.save!r}")
-    figure = plot_tradeoffs(_comparison(session, args))
+    if args.by == "host":  # the hardware comparison: labels run on more than one host
+        from .compare.hosts import host_comparison
+        from .views.hosts import plot_hosts
+
+        figure = plot_hosts(host_comparison(_rows(session, args)))
+    else:
+        rows = _rows(session, args)
+        if args.by == "user":
+            rows = regroup(rows, "user")
+        from .compare.comparison import compare
+
+        figure = plot_tradeoffs(compare(rows, args.metric))
     _render_figures_as_png(shell)
     if save is not None:
         try:
@@ -174,4 +277,5 @@ COMMANDS = {
     "plot": plot,
     "report": report,
     "whatif": whatif,
+    "sync": sync,
 }

@@ -5,7 +5,8 @@ MlcostWarning (UserWarning)       catch or silence every warning of ours in one 
 ├── MetricWarning                 a --metric expression failed; the run is kept without it
 ├── LedgerWarning                 the ledger file could not be used as asked; runs are kept
 ├── PanelWarning                  the panel could not refresh; the cell's outcome stands
-└── BudgetWarning                 the session crossed its %carbon budget (said once)
+├── BudgetWarning                 the session crossed its %carbon budget (said once)
+└── ShareWarning                  the MLflow server cannot be used; runs wait in the ledger
 SettingsError (ValueError)        a setting cannot be used; one line that says why
 
 warnings.filterwarnings("ignore", category=mlcost_magic.MlcostWarning)
@@ -38,6 +39,10 @@ class PanelWarning(MlcostWarning):
 
 class BudgetWarning(MlcostWarning):
     """The session has used more than its ``%carbon budget``; said once."""
+
+
+class ShareWarning(MlcostWarning):
+    """The MLflow server cannot be used now; runs wait in the ledger (said once a session)."""
 
 
 class SettingsError(ValueError):

@@ -80,6 +80,7 @@ def line_parser() -> MagicArgumentParser:
     table = commands.add_parser("table", help="the ledger as a DataFrame (this session)")
     table.add_argument("--all", action="store_true", help="every session in the ledger")
     table.add_argument("--metric", help="metric the trade-off columns divide by")
+    _shared_options(table)
     commands.add_parser("status", help="method, constants, carbon intensity, ledger, session")
     budget = commands.add_parser("budget", help="a CO2 or energy budget for the session")
     budget.add_argument("amount", nargs="?", help="5g, 500mg, 2kg, 10Wh, 1kWh, or off")
@@ -90,8 +91,16 @@ def line_parser() -> MagicArgumentParser:
     export = commands.add_parser("export", help="write the ledger to PATH (.csv or .json)")
     export.add_argument("path")
     export.add_argument("--all", action="store_true", help="every session in the ledger")
-    commands.add_parser("panel", help="the live comparison panel (table and trade-off plots)")
+    panel = commands.add_parser("panel", help="the live comparison panel (table and trade-offs)")
+    _shared_options(panel)
     plot = commands.add_parser("plot", help="the four-panel trade-off figure")
+    _shared_options(plot)
+    plot.add_argument(
+        "--by",
+        choices=("label", "user", "host"),
+        default="label",
+        help="group by label (default) or user; host: duration, energy, power per machine",
+    )
     plot.add_argument("--save", metavar="PATH", help="also write it (PNG, SVG or PDF)")
     plot.add_argument("--metric", help="quality metric (default: accuracy, else the first)")
     report = commands.add_parser("report", help="write a self-contained HTML report")
@@ -108,7 +117,18 @@ def line_parser() -> MagicArgumentParser:
     whatif.add_argument("--all", action="store_true", help="every session in the ledger")
     whatif.add_argument("--metric", help="metric shown alongside (default: accuracy, else first)")
     whatif.add_argument("--plot", action="store_true", help="the bar chart instead of the frame")
+    sync = commands.add_parser("sync", help="push the runs waiting for MLflow now")
+    sync.add_argument(
+        "--all", action="store_true", help="also the ledger's runs from before MLflow was on"
+    )
     return parser
+
+
+def _shared_options(parser: MagicArgumentParser) -> None:
+    parser.add_argument(
+        "--mlflow", action="store_true", help="every run in the MLflow experiment (all users)"
+    )
+    parser.add_argument("--experiment", metavar="NAME", help="with --mlflow: another experiment")
 
 
 def one_line(error: Exception) -> str:

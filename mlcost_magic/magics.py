@@ -63,6 +63,14 @@ class CarbonMagics(Magics):
     static_power_w = Float(
         None, allow_none=True, help="Watts charged for a cell's wall time (idle draw; 0)"
     ).tag(config=True)
+    mlflow_tracking_uri = Unicode(
+        None,
+        allow_none=True,
+        help="Also log every run to this MLflow server (env MLCOST_MLFLOW_TRACKING_URI; off)",
+    ).tag(config=True)
+    mlflow_experiment = Unicode(
+        None, allow_none=True, help="MLflow experiment (env MLCOST_MLFLOW_EXPERIMENT; mlcost-magic)"
+    ).tag(config=True)
     live_meter = Bool(True, help="Show elapsed time and energy while a tracked cell runs").tag(
         config=True
     )
@@ -105,6 +113,8 @@ class CarbonMagics(Magics):
             cpu_power_w_per_thread=self.cpu_power_w_per_thread,
             ram_power_w_per_gb=self.ram_power_w_per_gb,
             static_power_w=self.static_power_w,
+            mlflow_tracking_uri=self.mlflow_tracking_uri or None,
+            mlflow_experiment=self.mlflow_experiment or None,
         )
 
     @observe(
@@ -115,6 +125,8 @@ class CarbonMagics(Magics):
         "cpu_power_w_per_thread",
         "ram_power_w_per_gb",
         "static_power_w",
+        "mlflow_tracking_uri",
+        "mlflow_experiment",
         "live_meter",
     )
     def _settings_changed(self, change) -> None:

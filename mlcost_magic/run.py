@@ -18,10 +18,10 @@ from .compare.names import is_derived_column
 from .measure.meter import Measurement
 from .measure.quality import Quality
 from .measure.settings import intensity_label
-from .store.schema import RUN_COLUMNS, utc_now
+from .store.schema import ADDED_FRAME_COLUMNS, RUN_COLUMNS, utc_now
 from .units import energy_scale, format_duration, format_energy, format_mass, format_number
 
-RESERVED_METRIC_NAMES = frozenset(RUN_COLUMNS)
+RESERVED_METRIC_NAMES = frozenset(RUN_COLUMNS + ADDED_FRAME_COLUMNS)
 # Read back exactly: the ledger's inferences column comes back through float64 when a run
 # has none, and 2**53 is the largest count float64 holds exactly.
 MAX_INFERENCES = 2**53
@@ -96,8 +96,12 @@ class Run:
         repeat: int | None = None,
         parent_run_id: str | None = None,
         threads: int | None = None,
+        share_target: str | None = None,
+        mlflow_parent: str | None = None,
     ):
         self.run_id = uuid.uuid4().hex
+        self.share_target = share_target  # the MLflow target it is to be logged to, if any
+        self.mlflow_parent = mlflow_parent  # 'experiment_id/run_id' of the user's MLflow run
         self.group_id, self.repeat, self.parent_run_id = group_id, repeat, parent_run_id
         self.threads = threads
         self.quality: Quality | None = None
@@ -209,6 +213,8 @@ class Run:
             "group_id": self.group_id,
             "repeat": self.repeat,
             "parent_run_id": self.parent_run_id,
+            "share_target": self.share_target,
+            "mlflow_parent": self.mlflow_parent,
             "quality": self.quality.word if self.quality else None,
             "quality_reason": self.quality.reason if self.quality else None,
             "tags": self.tags,

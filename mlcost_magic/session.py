@@ -9,16 +9,17 @@ life. ``%load_ext mlcost_magic`` makes its session the process's active one, so
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._version import __version__
-from .errors import MeasurementWarning, warn
+from .errors import MeasurementWarning, SettingsError, ShareWarning, warn
 from .measure.codecarbon_data import codecarbon_version
 from .measure.counters import rapl_unreadable
-from .measure.hardware import cpu_power_for, detect_hardware
+from .measure.hardware import cpu_power_for, detect_hardware, login_name
 from .measure.meter import Constants, Meter
 from .measure.settings import (
     Settings,
@@ -29,6 +30,7 @@ from .measure.settings import (
     resolve_static_power,
 )
 from .run import Run, check_inferences, check_tags
+from .share.target import redact_uri, resolve_target
 from .store.ledger import Ledger, resolve_ledger_path
 from .store.schema import utc_now
 from .tracking import DeferredMetric, Tracking
@@ -42,7 +44,17 @@ class Session:
         self.session_id = uuid.uuid4().hex[:16]
         self.hardware = detect_hardware(resolve_cpu_power_override(self.settings))
         self.meter = Meter(self.hardware, self._constants(self.settings))
+        self.started_at = utc_now()
         self.ledger = self._open_ledger(self.settings)
+        self.sharing = None  # share.sharing.Sharing while runs go to MLflow too
+        try:
+            target = resolve_target(
+                self.settings.mlflow_tracking_uri, self.settings.mlflow_experiment
+            )
+        except SettingsError as error:  # from $MLCOST_MLFLOW_TRACKING_URI: stay local, say so
+            warn(f"runs are not shared: {error}", ShareWarning)
+            target = None
+        self._share(target)
         self.live_meter_enabled = False
         self._active: list[Run] = []
         self._listeners: list[Callable[[Run], None]] = []
@@ -75,8 +87,9 @@ class Session:
 
         return {
             "session_id": self.session_id,
-            "started_at": utc_now(),
+            "started_at": self.started_at,
             "hostname": self.hardware.hostname,
+            "user": login_name(),
             "pid": os.getpid(),
             "pid_started_at": psutil.Process().create_time(),
             "cwd": os.getcwd(),
@@ -87,16 +100,48 @@ class Session:
     def configure(self, settings: Settings) -> None:
         """Apply new settings to the runs that start from now on (raises SettingsError)."""
         constants = self._constants(settings)
+        target = resolve_target(settings.mlflow_tracking_uri, settings.mlflow_experiment)
         override = resolve_cpu_power_override(settings)
         if override != resolve_cpu_power_override(self.settings):
             hw = self.hardware
             hw.cpu_power = cpu_power_for(hw.cpu_model, hw.cpu_count, hw.cpu_sockets, override)
-        if resolve_ledger_path(settings.ledger_path) != self.ledger.path:
+        new_ledger = resolve_ledger_path(settings.ledger_path) != self.ledger.path
+        if new_ledger:
             ledger = self._open_ledger(settings)
             self.ledger.close()
             self.ledger = ledger
+        current = self.sharing.target if self.sharing is not None else None
+        if new_ledger or target != current:
+            self._share(target)
         self.meter.constants = constants
         self.settings = settings
+
+    def _share(self, target) -> None:
+        """Log runs to this MLflow target from now on (None: stop)."""
+        if self.sharing is not None:
+            self.sharing.close()
+            self.sharing = None
+        if target is not None:
+            from .share.sharing import Sharing
+
+            self.sharing = Sharing(self.ledger, target, self.started_at)
+
+    def _user_mlflow_run(self) -> str | None:
+        """'experiment_id/run_id' of the user's own active MLflow run on our server, so our run
+        is logged as its child (only when the user's code has imported mlflow)."""
+        mlflow = sys.modules.get("mlflow")
+        if mlflow is None or self.sharing is None:
+            return None
+        try:
+            active = mlflow.active_run()
+            same_server = redact_uri(str(mlflow.get_tracking_uri())).rstrip("/") == (
+                self.sharing.target.display_uri
+            )
+        except Exception:
+            return None
+        if active is None or not same_server:
+            return None
+        return f"{active.info.experiment_id}/{active.info.run_id}"
 
     # -- runs -----------------------------------------------------------------------------
     def track(
@@ -131,6 +176,8 @@ class Session:
             repeat=repeat,
             parent_run_id=self.active_run.run_id if self.active_run is not None else None,
             threads=threads,
+            share_target=self.sharing.target.key if self.sharing is not None else None,
+            mlflow_parent=self._user_mlflow_run(),
         )
         return Tracking(self, run, quiet=quiet, deferred_metrics=deferred_metrics, limits=limits)
 
@@ -186,6 +233,11 @@ class Session:
 
     def notify(self, run: Run) -> None:
         """Tell every listener (the panel) that a run was recorded; a failing one only warns."""
+        if self.sharing is not None:
+            try:
+                self.sharing.run_recorded()
+            except Exception as failure:
+                warn(f"could not queue run {run.label!r} for MLflow: {failure}", ShareWarning)
         for listener in list(self._listeners):
             try:
                 listener(run)
@@ -232,6 +284,7 @@ class Session:
             "session_id": self.session_id,
             "totals": self.totals(),
             "budget": self.budget_text(),
+            "sharing": self.sharing.status_line() if self.sharing is not None else None,
             "mlcost_version": __version__,
             "codecarbon_version": codecarbon_version(),
         }
@@ -243,6 +296,8 @@ class Session:
 
     def close(self) -> None:
         self._listeners.clear()
+        if self.sharing is not None:
+            self.sharing.close()
         self.ledger.close()
 
 

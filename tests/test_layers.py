@@ -24,20 +24,21 @@ LAYERS = {
     "measure": 1,
     "store": 2,
     "compare": 3,
-    "views": 4,
-    "run": 5,
-    "tracking": 5,
-    "session": 5,
-    "repeats": 5,
-    "budget": 5,
-    "caps": 5,
-    "magic_args": 6,
-    "commands": 6,
-    "magics": 6,
-    "auto": 6,
-    "tutorials": 7,
-    "_compat": 8,
-    "__init__": 8,
+    "share": 4,
+    "views": 5,
+    "run": 6,
+    "tracking": 6,
+    "session": 6,
+    "repeats": 6,
+    "budget": 6,
+    "caps": 6,
+    "magic_args": 7,
+    "commands": 7,
+    "magics": 7,
+    "auto": 7,
+    "tutorials": 8,
+    "_compat": 9,
+    "__init__": 9,
 }
 # The one upward import, in a shim that goes in 0.3 (store's deprecated Ledger.to_frame).
 ALLOWED_UPWARD = {("store.ledger", "compare")}
@@ -141,7 +142,7 @@ def test_load_ext_imports_no_pandas_or_matplotlib():
         "shell = start_ipython()\n"
         "before = set(sys.modules)\n"  # the test shell itself imports matplotlib
         "shell.run_line_magic('load_ext', 'mlcost_magic')\n"
-        "heavy = {'pandas', 'matplotlib', 'seaborn', 'ipywidgets'}\n"
+        "heavy = {'pandas', 'matplotlib', 'seaborn', 'ipywidgets', 'mlflow'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in set(sys.modules) - before}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -163,6 +164,7 @@ def test_every_warning_class_of_the_package_is_an_mlcost_warning():
         "LedgerWarning",
         "PanelWarning",
         "BudgetWarning",
+        "ShareWarning",
     }
     for name in classes:
         assert issubclass(getattr(errors, name), mlcost_magic.MlcostWarning)

@@ -30,7 +30,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..store.schema import RUN_COLUMNS
+from ..store.schema import ADDED_FRAME_COLUMNS, RUN_COLUMNS
 from .names import (
     INFERENCE_COLUMNS,
     is_derived_column,
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 # The ledger's own columns: everything else numeric in a frame is a metric.
-FIXED_COLUMNS = tuple(c for c in RUN_COLUMNS if c != "metrics")
+FIXED_COLUMNS = tuple(c for c in RUN_COLUMNS if c != "metrics") + ADDED_FRAME_COLUMNS
 
 LOWER_IS_BETTER_TOKENS = frozenset(
     {

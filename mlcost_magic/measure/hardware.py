@@ -37,6 +37,17 @@ class HardwareProfile:
         return self.gpus.model if self.gpus else None
 
 
+def login_name() -> str:
+    """Who runs this session: the login name, else the numeric user id (a container may have
+    no passwd entry)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
 def read_cpu_model() -> tuple[str, int]:
     """(brand string, socket count). /proc/cpuinfo on Linux (instant); py-cpuinfo elsewhere."""
     if sys.platform.startswith("linux"):

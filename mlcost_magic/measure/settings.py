@@ -27,6 +27,8 @@ class Settings:
     cpu_power_w_per_thread: float | None = None
     ram_power_w_per_gb: float | None = None
     static_power_w: float | None = None
+    mlflow_tracking_uri: str | None = None  # share runs with an MLflow server (share.target)
+    mlflow_experiment: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ may write to one file at once. Reading returns rows; the trade-off comparison is
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LedgerWarning, warn
-from .schema import RUN_COLUMNS, SESSION_COLUMNS, ensure_schema, utc_now
+from .frames import runs_frame
+from .schema import FRAME_COLUMNS, RUN_COLUMNS, SESSION_COLUMNS, ensure_schema, utc_now
 
 __all__ = ["DEFAULT_LEDGER_NAME", "Ledger", "LedgerWarning", "resolve_ledger_path", "utc_now"]
 
@@ -188,6 +190,13 @@ class Ledger:
                 [(quality, reason, run_id) for run_id in run_ids],
             )
 
+    @contextlib.contextmanager
+    def connection(self):
+        """The ledger's connection, held by this thread, for the tables other layers keep in
+        the same file (share.queue): ``with ledger.connection() as conn: conn.execute(...)``."""
+        with self._lock:
+            yield self._conn
+
     def close(self) -> None:
         with self._lock:  # never under a reader in another thread (the panel's worker)
             try:
@@ -207,7 +216,7 @@ class Ledger:
                 "USING (session_id) WHERE r.status = 'running' AND s.hostname = ?",
                 (socket.gethostname(),),
             ).fetchall()
-            lost = [run_id for run_id, pid, pid_started in rows if not _alive(pid, pid_started)]
+            lost = [run_id for run_id, pid, pid_started in rows if not pid_alive(pid, pid_started)]
             for run_id in lost:
                 self._conn.execute("UPDATE runs SET status = 'lost' WHERE run_id = ?", (run_id,))
         return len(lost)
@@ -215,8 +224,6 @@ class Ledger:
     def read_runs(self, session_id: str | None = None):
         """All runs (or one session's) as a DataFrame of rows: the ledger's columns, tags as
         dicts, times as UTC timestamps, one float column per metric. Nothing is written."""
-        import pandas as pd
-
         with self._lock:
             where, params = (
                 ("", ()) if session_id is None else (" WHERE session_id = ?", (session_id,))
@@ -228,23 +235,12 @@ class Ledger:
                     f"SELECT DISTINCT j.key FROM runs, json_each(runs.metrics) AS j{where}", params
                 )
             ]
-            base = [c for c in RUN_COLUMNS if c != "metrics"]
+            base = list(FRAME_COLUMNS)
             selects = base + [f"json_extract(metrics, '$.\"{n}\"')" for n in names]
             rows = self._conn.execute(
                 f"SELECT {','.join(selects)} FROM runs{where} ORDER BY started_at, rowid", params
             ).fetchall()
-        frame = pd.DataFrame.from_records(rows, columns=base + names)
-        decoded: dict[str, dict] = {}
-        frame["tags"] = [
-            dict(decoded.get(t) or decoded.setdefault(t, json.loads(t) if t else {}))
-            for t in frame["tags"]
-        ]
-        for column in ("started_at", "ended_at"):
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-        frame["inferences"] = frame["inferences"].astype("Int64")
-        for name in names:
-            frame[name] = frame[name].astype(float)
-        return frame
+        return runs_frame(rows, base, names)
 
     def to_frame(self, session_id: str | None = None):
         """Deprecated (0.2): ``read_runs()`` for rows, ``mlcost_magic.compare(rows).frame`` for
@@ -286,7 +282,8 @@ def _encode(run: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _alive(pid: int | None, pid_started_at: float | None) -> bool:
+def pid_alive(pid: int | None, pid_started_at: float | None) -> bool:
+    """The process pid is alive and is the one started at pid_started_at (not a reuse)."""
     import psutil
 
     if pid is None:

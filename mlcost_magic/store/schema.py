@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-SCHEMA_VERSION = 2  # 2: quality(_reason), group_id, repeat, parent_run_id, static_*
+SCHEMA_VERSION = 3  # 2: quality(_reason), group_id, repeat, parent_run_id, static_*
+# 3: share_target, mlflow_parent, sessions.user, the mlflow_sync and share_state tables
 
 # Run columns, in frame order, with their SQLite types. Metrics and tags are JSON text.
 RUN_COLUMN_TYPES = {
@@ -48,29 +49,63 @@ RUN_COLUMN_TYPES = {
     "group_id": "TEXT",  # the runs of one %%carbon --repeat / mlcost_magic.repeat()
     "repeat": "INTEGER",  # 1..N within its group
     "parent_run_id": "TEXT",  # the run this one ran inside (not counted twice in totals)
+    "share_target": "TEXT",  # 'URI#experiment' the run is to be logged to (MLflow on), or null
+    "mlflow_parent": "TEXT",  # 'experiment_id/run_id' of the user's active MLflow run, if any
     "tags": "TEXT",
     "error": "TEXT",
     "metrics": "TEXT",
 }
 RUN_COLUMNS = tuple(RUN_COLUMN_TYPES)
-SESSION_COLUMNS = (
-    "session_id",
-    "started_at",
-    "hostname",
-    "pid",
-    "pid_started_at",
-    "cwd",
-    "mlcost_version",
-    "codecarbon_version",
-)
+INTERNAL_RUN_COLUMNS = ("share_target", "mlflow_parent", "metrics")  # not frame columns
+# The columns of a frame of runs (Ledger.read_runs, and the shared runs read from MLflow,
+# which add 'user'; a table with sharing on adds 'synced'). Metrics follow, one column each.
+FRAME_COLUMNS = tuple(c for c in RUN_COLUMNS if c not in INTERNAL_RUN_COLUMNS)
+ADDED_FRAME_COLUMNS = ("user", "synced")
+SESSION_COLUMN_TYPES = {
+    "session_id": "TEXT PRIMARY KEY",
+    "started_at": "TEXT",
+    "hostname": "TEXT",
+    "user": "TEXT",  # the login name (shared ledgers say whose run it was)
+    "pid": "INTEGER",
+    "pid_started_at": "REAL",
+    "cwd": "TEXT",
+    "mlcost_version": "TEXT",
+    "codecarbon_version": "TEXT",
+}
+SESSION_COLUMNS = tuple(SESSION_COLUMN_TYPES)
+# Which run went to which MLflow target: one row from the first attempt on (see share.queue).
+SYNC_COLUMN_TYPES = {
+    "run_id": "TEXT",
+    "target": "TEXT",
+    "state": "TEXT",  # pushing, waiting (after a failed attempt), synced, rejected
+    "mlflow_run_id": "TEXT",  # known once the server answered the create
+    "claimed_by": "TEXT",  # session_id of the process pushing it
+    "claimed_at": "REAL",  # unix seconds
+    "attempts": "INTEGER",
+    "last_error": "TEXT",
+    "synced_at": "TEXT",
+}
 
-_RUN_COLUMNS_SQL = ", ".join(f"{name} {kind}" for name, kind in RUN_COLUMN_TYPES.items())
+
+def _columns_sql(types: dict[str, str]) -> str:
+    return ", ".join(f"{name} {kind}" for name, kind in types.items())
+
+
+TABLES = {"runs": RUN_COLUMN_TYPES, "sessions": SESSION_COLUMN_TYPES}
 CREATE_STATEMENTS = (
-    "CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, started_at TEXT, "
-    "hostname TEXT, pid INTEGER, pid_started_at REAL, cwd TEXT, mlcost_version TEXT, "
-    "codecarbon_version TEXT)",
-    f"CREATE TABLE IF NOT EXISTS runs ({_RUN_COLUMNS_SQL})",
+    f"CREATE TABLE IF NOT EXISTS sessions ({_columns_sql(SESSION_COLUMN_TYPES)})",
+    f"CREATE TABLE IF NOT EXISTS runs ({_columns_sql(RUN_COLUMN_TYPES)})",
     "CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id, started_at)",
+    f"CREATE TABLE IF NOT EXISTS mlflow_sync ({_columns_sql(SYNC_COLUMN_TYPES)}, "
+    "PRIMARY KEY (run_id, target))",
+    # What the background pusher last saw of a target (its error, for the one warning).
+    "CREATE TABLE IF NOT EXISTS share_state (target TEXT PRIMARY KEY, last_error TEXT, "
+    "last_error_at TEXT, last_ok_at TEXT)",
+)
+# Made after the upgrade has added share_target to an older runs table.
+INDEX_STATEMENTS = (
+    "CREATE INDEX IF NOT EXISTS runs_by_target ON runs (share_target, started_at) "
+    "WHERE share_target IS NOT NULL",
 )
 
 
@@ -84,10 +119,14 @@ def ensure_schema(conn) -> None:
         if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             for statement in CREATE_STATEMENTS:
                 conn.execute(statement)
-            existing = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-            for name, kind in RUN_COLUMN_TYPES.items():
-                if name not in existing:
-                    conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+            for table, types in TABLES.items():
+                existing = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for name, kind in types.items():
+                    if name not in existing:
+                        kind = kind.replace(" PRIMARY KEY", "")  # only on a new table
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            for statement in INDEX_STATEMENTS:
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

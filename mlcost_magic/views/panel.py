@@ -55,13 +55,28 @@ class CarbonPanel:
     stop listening (the widgets keep their last state).
     """
 
-    def __init__(self, session: Any, shell: Any = None, metric: str | None = None) -> None:
+    def __init__(
+        self,
+        session: Any,
+        shell: Any = None,
+        metric: str | None = None,
+        source: Any = None,
+        refresh_every_s: float | None = None,
+    ) -> None:
+        """``source``: a callable returning the rows to show (default: the session's runs);
+        the shared panel passes the MLflow experiment's and a ``refresh_every_s``."""
         import ipywidgets as widgets
 
         self.session = session
         self.shell = shell
         self.metric = metric
-        self.comparison: Comparison = compare(_empty_rows())
+        self.source = source or session.read_runs
+        self.shared = source is not None
+        self.refresh_every_s = refresh_every_s
+        self._next_reload = math.inf if refresh_every_s is None else 0.0
+        self.group_by = "label"
+        self._rows = _empty_rows()
+        self.comparison: Comparison = compare(self._rows)
         self.png = b""
         self.refreshes = 0  # comparisons computed (one per refresh, shared by table and figure)
         self.figure_runs = 0  # runs in the comparison the figure last showed
@@ -88,8 +103,19 @@ class CarbonPanel:
         self.ascending_toggle = widgets.ToggleButton(
             value=True, description="ascending", icon="sort-amount-asc", tooltip="sort direction"
         )
+        self.group_dropdown = widgets.Dropdown(
+            description="group by",
+            options=[("label", "label"), ("user", "user"), ("host", "hostname")],
+            value="label",
+            layout=widgets.Layout(display=None if self.shared else "none"),
+        )
         self.table = widgets.HTML()
         self.figure = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        # The hardware comparison (labels run on several hosts): shown once there is one.
+        self.hosts_figure = widgets.Image(
+            format="png", layout=widgets.Layout(max_width="100%", display="none")
+        )
+        self.hosts_png = b""
         self.footer = widgets.HTML()
         self.metric_dropdown.add_class("mlcost-metric")
         self.sort_dropdown.add_class("mlcost-sort")
@@ -97,11 +123,18 @@ class CarbonPanel:
         self.table.add_class("mlcost-table")
         self.figure.add_class("mlcost-figure")
         self.footer.add_class("mlcost-footer")
-        controls = widgets.HBox([self.metric_dropdown, self.sort_dropdown, self.ascending_toggle])
-        self.widget = widgets.VBox([controls, self.table, self.figure, self.footer])
+        self.group_dropdown.add_class("mlcost-group")
+        self.hosts_figure.add_class("mlcost-hosts-figure")
+        controls = widgets.HBox(
+            [self.metric_dropdown, self.group_dropdown, self.sort_dropdown, self.ascending_toggle]
+        )
+        self.widget = widgets.VBox(
+            [controls, self.table, self.figure, self.hosts_figure, self.footer]
+        )
         self.widget.add_class("mlcost-panel")
 
         self.metric_dropdown.observe(self._on_metric_change, names="value")
+        self.group_dropdown.observe(self._on_group_change, names="value")
         self.sort_dropdown.observe(self._on_sort_change, names="value")
         self.ascending_toggle.observe(self._on_sort_change, names="value")
         self.refresh(figure=True)  # synchronous: the display shows a complete panel
@@ -130,16 +163,40 @@ class CarbonPanel:
             self.refresh_figure()
 
     def refresh_figure(self) -> None:
-        """Draw the four-panel figure of the current comparison into the Image widget."""
+        """Draw the four-panel figure of the current comparison into the Image widget, and the
+        hardware comparison when a label has runs on several hosts."""
         drawn = figure.plot_tradeoffs(self.comparison)
         self.png = figure.figure_to_png_bytes(drawn, FIGURE_DPI)
         self.figure.value = self.png
         self.figure_runs = len(self.comparison.frame)
+        if "hostname" in self._rows.columns and self._rows["hostname"].nunique() > 1:
+            from ..compare.hosts import host_comparison
+            from .hosts import plot_hosts
+
+            hosts = host_comparison(self._rows)
+            if not hosts.empty:
+                self.hosts_png = figure.figure_to_png_bytes(plot_hosts(hosts), FIGURE_DPI)
+                self.hosts_figure.value = self.hosts_png
+                self.hosts_figure.layout.display = None
 
     def _compare(self) -> Comparison:
-        rows = self.session.read_runs()
+        from ..compare.hosts import regroup
+
+        self._rows = rows = self.source()
+        if self.group_by != "label" and self.group_by in rows.columns:
+            rows = regroup(rows, self.group_by)
         metric = self.metric if self.metric in rows.columns else None
         return compare(rows, metric)
+
+    def reload(self) -> None:
+        """Read the rows again and redraw everything (after ``%carbon sync``; the shared
+        panel also does it every ``refresh_every_s``)."""
+        if self._worker is None:
+            self._refresh_now(figure=True)
+            return
+        with self._wake:
+            self.figure_stale = True
+        self._request(table_now=True, figure_now=True)
 
     def _update_controls(self) -> None:
         self._updating = True
@@ -199,6 +256,10 @@ class CarbonPanel:
             while True:
                 with self._wake:
                     while not self._closed and not self._has_work():
+                        if time.monotonic() >= self._next_reload:  # the shared panel's timer
+                            self._next_reload = time.monotonic() + self.refresh_every_s
+                            self.table_stale = self.figure_stale = self._figure_due = True
+                            continue
                         self._wake.wait(timeout=self._table_wait_s())
                     if self._closed:
                         return
@@ -226,9 +287,11 @@ class CarbonPanel:
         return self.table_stale and throttle_over
 
     def _table_wait_s(self) -> float | None:
+        reload_s = self._next_reload - time.monotonic()
         if not self.table_stale:
-            return None
-        return max(TABLE_MIN_INTERVAL_S - (time.perf_counter() - self._last_table_at), 0.001)
+            return None if math.isinf(reload_s) else max(reload_s, 0.001)
+        wait_s = max(TABLE_MIN_INTERVAL_S - (time.perf_counter() - self._last_table_at), 0.001)
+        return min(wait_s, max(reload_s, 0.001))
 
     def _guarded(self, figure: bool) -> None:
         default_interval_s = sys.getswitchinterval()
@@ -294,6 +357,12 @@ class CarbonPanel:
             self.figure_stale = True
         self._request(table_now=True, figure_now=True)
 
+    def _on_group_change(self, change: dict) -> None:
+        if self._updating or change["new"] is None:
+            return
+        self.group_by = change["new"]
+        self.reload()
+
     def _on_sort_change(self, change: dict) -> None:
         if self._updating:
             return
@@ -348,12 +417,14 @@ class CarbonPanel:
 def _empty_rows():
     import pandas as pd
 
-    from ..store.schema import RUN_COLUMNS
+    from ..store.schema import FRAME_COLUMNS
 
-    return pd.DataFrame(columns=[c for c in RUN_COLUMNS if c != "metrics"])
+    return pd.DataFrame(columns=list(FRAME_COLUMNS))
 
 
-def show_panel(session: Any, shell: Any = None) -> CarbonPanel | None:
+def show_panel(
+    session: Any, shell: Any = None, source: Any = None, refresh_every_s: float | None = None
+) -> CarbonPanel | None:
     """Display the live panel in a notebook and return it; in a terminal, print the text table.
 
     Returns None when there is no widget frontend (terminal IPython, plain Python).
@@ -366,10 +437,10 @@ def show_panel(session: Any, shell: Any = None) -> CarbonPanel | None:
         except ImportError:
             shell = None
     if not jupyter_frontend(shell):
-        print(table.text_table(compare(session.read_runs())))
+        print(table.text_table(compare((source or session.read_runs)())))
         return None
     from IPython.display import display
 
-    panel = CarbonPanel(session, shell)
+    panel = CarbonPanel(session, shell, source=source, refresh_every_s=refresh_every_s)
     display(panel)
     return panel

@@ -66,6 +66,9 @@ def status_text(d: dict[str, Any]) -> str:
             f"  Ledger:  {ledger}",
             f"  Session: {d['session_id']}; {totals_text(d.get('totals'))}"
             + (f"; budget: {d['budget']}" if d.get("budget") else ""),
+            f"  {d['sharing']}"
+            if d.get("sharing")
+            else "  MLflow:  off (runs stay in the ledger; CarbonMagics.mlflow_tracking_uri)",
         ]
     )
 
