@@ -37,11 +37,23 @@ class HardwareProfile:
         return self.gpus.model if self.gpus else None
 
 
+USER_ENV, HOST_ENV = "MLCOST_USER", "MLCOST_HOSTNAME"
+
+
+def machine_name() -> str:
+    """The host as runs record it: $MLCOST_HOSTNAME (a JupyterHub pod's name says nothing to a
+    class), else the host name."""
+    return os.environ.get(HOST_ENV, "").strip() or socket.gethostname()
+
+
 def login_name() -> str:
-    """Who runs this session: the login name, else the numeric user id (a container may have
-    no passwd entry)."""
+    """Who runs this session: $MLCOST_USER (on a JupyterHub every participant may be
+    'jovyan'), else the login name, else the numeric user id (a container may have no passwd
+    entry)."""
     import getpass
 
+    if os.environ.get(USER_ENV, "").strip():
+        return os.environ[USER_ENV].strip()
     try:
         return getpass.getuser()
     except (OSError, KeyError):
@@ -138,7 +150,7 @@ def detect_hardware(cpu_power_override_w: float | None = None) -> HardwareProfil
     model, sockets = read_cpu_model()
     cpu_count = os.cpu_count() or 1
     return HardwareProfile(
-        hostname=socket.gethostname(),
+        hostname=machine_name(),
         cpu_model=model,
         cpu_count=cpu_count,
         cpu_sockets=sockets,

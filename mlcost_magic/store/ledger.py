@@ -208,13 +208,13 @@ class Ledger:
     def mark_lost_runs(self) -> int:
         """Runs still 'running' whose process on this host is gone become 'lost' (a write:
         sessions call it when they open the ledger, never on a read)."""
-        import socket
+        from ..measure.hardware import machine_name
 
         with self._lock:
             rows = self._conn.execute(
                 "SELECT r.run_id, s.pid, s.pid_started_at FROM runs r JOIN sessions s "
                 "USING (session_id) WHERE r.status = 'running' AND s.hostname = ?",
-                (socket.gethostname(),),
+                (machine_name(),),
             ).fetchall()
             lost = [run_id for run_id, pid, pid_started in rows if not pid_alive(pid, pid_started)]
             for run_id in lost:
