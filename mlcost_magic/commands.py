@@ -91,20 +91,19 @@ def sync(args, session, shell, panels) -> None:
             handle.update(f"synced {result.pushed + result.found} of {waiting} runs…")
 
     result, left, adopted = sharing.sync(progress, adopt_all=args.all)
-    done = result.pushed + result.found
-    parts = [f"{result.pushed} logged"]
+    synced = sharing.queue.counts()["synced"]
+    parts = [f"{result.pushed} logged now"]
     if result.found:
-        parts.append(f"{result.found} already there (not logged twice)")
+        parts.append(f"{result.found} found there already (not logged twice)")
     if result.rejected:
         parts.append(f"{result.rejected} refused by the server")
     if adopted:
         parts.append(f"{adopted} earlier runs queued by --all")
     where = f"{sharing.target.display_uri}, experiment {sharing.target.experiment}"
-    text = f"Synced {done} run{'s' * (done != 1)} to {where} ({', '.join(parts)}); {left} waiting"
+    text = f"{synced} run{'s' * (synced != 1)} synced to {where} ({', '.join(parts)}); "
+    text += f"{left} waiting"
     if result.error:
         text += f"; stopped: {result.error} (retried in the background)"
-    elif not done and not left and not result.rejected:
-        text = f"Nothing waits: every shared run is on {where}"
     if handle is not None:
         handle.update(text)
     else:

@@ -15,6 +15,11 @@ from .server import MlflowServer, ServerError
 from .target import Target
 
 WARNING_CHECK_EVERY_S = 1.0
+SYNC_POLL_S, SYNC_PATIENCE_S = 0.2, 30.0
+
+
+def _sum(a: PushResult, b: PushResult) -> PushResult:
+    return PushResult(a.pushed + b.pushed, a.found + b.found, a.rejected + b.rejected, b.error)
 
 
 class Sharing:
@@ -78,11 +83,27 @@ class Sharing:
     def sync(
         self, progress: Callable[[PushResult], None] | None = None, adopt_all: bool = False
     ) -> tuple[PushResult, int, int]:
-        """Push what waits, now, in this process. adopt_all: first queue the ledger's earlier
-        runs that had no target. Returns the result, how many still wait, how many adopted."""
+        """Push what waits, now, in this process, and wait for runs another pusher (the
+        background one, another kernel's) is pushing, while they progress. adopt_all: first
+        queue the ledger's earlier runs that had no target. Returns what this call pushed, how
+        many still wait, and how many it adopted."""
         adopted = self.queue.adopt_all() if adopt_all else 0
-        result = Pusher(self.ledger, self.target).push(progress)
-        return result, self.queue.counts()["waiting"], adopted
+        pusher = Pusher(self.ledger, self.target)
+        total = PushResult()
+        waiting = self.queue.counts()["waiting"]
+        progressed_at = time.monotonic()
+        while True:
+            result = pusher.push(progress and (lambda r: progress(_sum(total, r))))
+            total = _sum(total, result)
+            before, waiting = waiting, self.queue.counts()["waiting"]
+            if result.error is not None or waiting == 0:
+                break
+            if waiting < before:
+                progressed_at = time.monotonic()
+            elif time.monotonic() - progressed_at > SYNC_PATIENCE_S:
+                break  # claimed by a pusher that makes no progress: left to the background
+            time.sleep(SYNC_POLL_S)
+        return total, waiting, adopted
 
     def synced_run_ids(self) -> set[str]:
         return self.queue.synced_run_ids()
