@@ -33,7 +33,7 @@ from .measure.threads import check_threads, limit_threads
 from .repeats import check_repeats, run_repeats
 from .run import check_inferences, check_metric_name
 from .session import Session, activate, active_session
-from .tracking import DeferredMetric
+from .tracking import DeferredMetric, DeferredSize
 from .views.frontend import jupyter_frontend
 
 
@@ -142,6 +142,11 @@ class CarbonMagics(Magics):
         metavar="NAME=EXPR",
         help="after the cell, evaluate EXPR in the notebook and store it as metric NAME",
     )
+    @argument(
+        "--size",
+        metavar="EXPR",
+        help="after the cell, the model size: a count, or a fitted model (model_size sizes it)",
+    )
     @argument("--inferences", type=int, metavar="N", help="an inference run of N predictions")
     @argument(
         "--repeat",
@@ -185,6 +190,7 @@ class CarbonMagics(Magics):
         label = " ".join(args.label).strip() or f"cell {self.shell.displayhook.prompt_count}"
         tags = dict(split_pair(t, "--tag") for t in args.tag)
         deferred = tuple(self._deferred_metric(m) for m in args.metric)
+        args.deferred_size = None if args.size is None else self._deferred_size(args.size)
         output = check_variable_name(args.output)
         try:
             inferences = check_inferences(args.inferences)
@@ -220,6 +226,7 @@ class CarbonMagics(Magics):
             "kind": "inference" if inferences is not None else "training",
             "inferences": inferences,
             "deferred_metrics": deferred,
+            "deferred_size": args.deferred_size,
             "threads": args.threads,
             "limits": args.limits,
         }
@@ -269,6 +276,18 @@ class CarbonMagics(Magics):
             raise UsageError(f"--metric {shorten(text)}: too deeply nested to compile") from None
         namespace = self.shell.user_ns
         return DeferredMetric(name, expression, lambda: eval(code, namespace))
+
+    def _deferred_size(self, expression: str) -> DeferredSize:
+        """--size EXPR, compiled now, evaluated after the measurement (a count or a model)."""
+        try:
+            code = compile(expression, "<--size>", "eval")
+        except SyntaxError as error:
+            hint = " (quote it if it has spaces)" if " " not in expression else ""
+            raise UsageError(f"--size {shorten(expression)}: {error.msg}{hint}") from None
+        except (RecursionError, MemoryError, ValueError):
+            raise UsageError(f"--size {shorten(expression)}: cannot be compiled") from None
+        namespace = self.shell.user_ns
+        return DeferredSize(expression, lambda: eval(code, namespace))
 
     def _compile(self, line: str, cell: str):
         """Compile the cell like %%time, under a name whose cached source is the whole cell, so

@@ -31,7 +31,7 @@ from .measure.settings import (
 from .run import Run, check_inferences, check_tags
 from .store.ledger import Ledger, resolve_ledger_path
 from .store.schema import utc_now
-from .tracking import DeferredMetric, Tracking
+from .tracking import DeferredMetric, DeferredSize, Tracking
 
 RUN_KINDS = ("training", "inference", "cell")
 
@@ -108,6 +108,7 @@ class Session:
         kind: str = "training",
         inferences: int | None = None,
         deferred_metrics: tuple[DeferredMetric, ...] = (),
+        deferred_size: DeferredSize | None = None,
         group_id: str | None = None,
         repeat: int | None = None,
         threads: int | None = None,
@@ -132,7 +133,14 @@ class Session:
             parent_run_id=self.active_run.run_id if self.active_run is not None else None,
             threads=threads,
         )
-        return Tracking(self, run, quiet=quiet, deferred_metrics=deferred_metrics, limits=limits)
+        return Tracking(
+            self,
+            run,
+            quiet=quiet,
+            deferred_metrics=deferred_metrics,
+            deferred_size=deferred_size,
+            limits=limits,
+        )
 
     def machine(self) -> dict[str, Any]:
         hw = self.hardware
@@ -291,6 +299,18 @@ def log_metric(name: str, value: float) -> None:
             "`with mlcost_magic.track(...)` block"
         )
     run.log_metric(name, value)
+
+
+def log_size(size: int) -> None:
+    """Record the model size of the run in progress: ``log_size(model_size(model))``."""
+    session = _active_session
+    run = session.active_run if session is not None else None
+    if run is None:
+        raise RuntimeError(
+            "log_size() needs a run in progress: call it inside a %%carbon cell or a "
+            "`with mlcost_magic.track(...)` block"
+        )
+    run.log_size(size)
 
 
 def repeat(

@@ -222,13 +222,15 @@ class Ledger:
                 ("", ()) if session_id is None else (" WHERE session_id = ?", (session_id,))
             )
             # Metrics become columns inside SQLite (json_extract), not by decoding JSON row by row.
+            base = [c for c in RUN_COLUMNS if c != "metrics"]
+            # A metric an older ledger holds under a name that is now a column stays unread.
             names = [
                 row[0]
                 for row in self._conn.execute(
                     f"SELECT DISTINCT j.key FROM runs, json_each(runs.metrics) AS j{where}", params
                 )
+                if row[0] not in base
             ]
-            base = [c for c in RUN_COLUMNS if c != "metrics"]
             selects = base + [f"json_extract(metrics, '$.\"{n}\"')" for n in names]
             rows = self._conn.execute(
                 f"SELECT {','.join(selects)} FROM runs{where} ORDER BY started_at, rowid", params
@@ -241,7 +243,8 @@ class Ledger:
         ]
         for column in ("started_at", "ended_at"):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-        frame["inferences"] = frame["inferences"].astype("Int64")
+        for column in ("inferences", "model_size"):  # counts; missing ones stay <NA>
+            frame[column] = frame[column].astype("Int64")
         for name in names:
             frame[name] = frame[name].astype(float)
         return frame
