@@ -27,7 +27,16 @@ def run_command(args: argparse.Namespace, session, shell, panels: list) -> Any:
 
 
 def _comparison(session, args: argparse.Namespace):
-    return session.compare(all_sessions=getattr(args, "all", False), metric=args.metric)
+    """The comparison a subcommand shows; with --at LOCATION, a what-if priced there (its
+    caption is printed, so the output never passes for a measurement)."""
+    comparison = session.compare(
+        all_sessions=getattr(args, "all", False),
+        metric=args.metric,
+        priced_at=getattr(args, "at", None),
+    )
+    if comparison.what_if:
+        print(comparison.what_if)
+    return comparison
 
 
 def status(args, session, shell, panels) -> None:
@@ -35,7 +44,10 @@ def status(args, session, shell, panels) -> None:
 
 
 def table(args, session, shell, panels):
-    return _comparison(session, args).frame
+    comparison = _comparison(session, args)
+    if comparison.what_if:
+        comparison.frame.attrs["what_if"] = comparison.what_if
+    return comparison.frame
 
 
 def export(args, session, shell, panels) -> None:
@@ -60,7 +72,13 @@ def plot(args, session, shell, panels):
     suffix = save.name.rsplit(".", 1)[-1].lower() if save and "." in save.name else ""
     if save is not None and suffix not in FIGURE_SUFFIXES:
         raise ValueError(f"--save needs a .png, .svg or .pdf path, got {args.save!r}")
-    figure = plot_tradeoffs(_comparison(session, args))
+    comparison = _comparison(session, args)
+    if args.size:
+        from .views.bubbles import plot_bubbles
+
+        figure = plot_bubbles(comparison)  # ValueError (one line) when nothing can be drawn
+    else:
+        figure = plot_tradeoffs(comparison)
     _render_figures_as_png(shell)
     if save is not None:
         try:

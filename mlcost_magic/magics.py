@@ -318,11 +318,13 @@ class CarbonMagics(Magics):
         %carbon auto [on|off]       measure every following cell (kind 'cell'), quietly
         %carbon budget [5g|10Wh|off]   a budget: every summary line says how much is used
         %carbon baseline [SECONDS]  idle package power (RAPL), offered as static_power_w
-        %carbon table [--all] [--metric NAME]   the runs as a pandas DataFrame (--all: every
-                                                session), trade-off columns for NAME
+        %carbon table [--all] [--metric NAME] [--at LOCATION]   the runs as a pandas
+                                    DataFrame (--all: every session), trade-off columns for
+                                    NAME; --at: a what-if, CO2 priced at LOCATION
         %carbon export PATH [--all] write runs to PATH.csv (CodeCarbon's names) or PATH.json
         %carbon panel               live comparison panel: table and trade-off figure
-        %carbon plot [--save PATH] [--metric NAME]   the four-panel trade-off figure
+        %carbon plot [--save PATH] [--metric NAME] [--at LOCATION]   the four-panel figure
+        %carbon plot --size         the metric vs CO2, bubble area proportional to model size
         %carbon whatif [LOCATION ...] [--all] [--plot]   CO2 of the same runs on other grids
         %carbon report PATH.html [--all] [--metric NAME]   self-contained HTML report
 

@@ -205,11 +205,12 @@ class Session:
         """This session's runs (or every session's) as rows from the ledger."""
         return self.ledger.read_runs(None if all_sessions else self.session_id)
 
-    def compare(self, all_sessions: bool = False, metric: str | None = None):
-        """The comparison of this session's runs (``compare.Comparison``)."""
+    def compare(self, all_sessions: bool = False, metric: str | None = None, priced_at=None):
+        """The comparison of this session's runs (``compare.Comparison``); ``priced_at``: a
+        what-if at that location (energy as measured)."""
         from .compare.comparison import compare
 
-        return compare(self.read_runs(all_sessions), metric)
+        return compare(self.read_runs(all_sessions), metric, priced_at=priced_at)
 
     def to_frame(self, all_sessions: bool = False, metric: str | None = None):
         """The runs with their derived trade-off columns, as ``%carbon table`` shows them."""

@@ -1,5 +1,8 @@
-"""The comparison panel: ipywidgets wiring only (the table, figure and numbers come from
-:mod:`.table`, :mod:`.figure` and ``compare``).
+"""The comparison panel: ipywidgets wiring only (the table, figures and numbers come from
+:mod:`.table`, :mod:`.figure`, :mod:`.bubbles` and ``compare``).
+
+Controls: metric, sort, and "priced at" (a what-if: ``compare(rows, priced_at=...)``, the
+table and figures captioned so). The bubble chart is shown once some run has a model size.
 
 It never holds up the kernel. A recorded run (the session's listener, on the kernel's main
 thread) only marks the panel stale and wakes a worker thread; the worker reads the session's
@@ -26,11 +29,14 @@ import threading
 import time
 from typing import Any
 
+import pandas as pd
+
 from ..compare.comparison import Comparison, compare
-from ..compare.tradeoffs import is_lower_better
+from ..compare.pricing import country_choices
+from ..compare.tradeoffs import FIXED_COLUMNS, is_lower_better
 from ..errors import PanelWarning, warn
 from ..measure import counters
-from . import figure, table
+from . import bubbles, figure, table
 from .frontend import jupyter_frontend
 from .status import footer_html
 
@@ -39,6 +45,7 @@ __all__ = ["CarbonPanel", "footer_html", "show_panel"]
 FIGURE_DPI = 72
 TABLE_MIN_INTERVAL_S = 0.25  # refresh rate of the table during one cell's loop of runs
 RUN_ORDER = ""
+AS_MEASURED = ""
 IDLE_WAIT_S = 30.0
 # While the worker draws, Python hands the GIL over every WORKER_SWITCH_INTERVAL_S instead of
 # its default 5 ms, so the kernel's main thread (a new cell arriving) waits at most about that
@@ -55,14 +62,18 @@ class CarbonPanel:
     stop listening (the widgets keep their last state).
     """
 
-    def __init__(self, session: Any, shell: Any = None, metric: str | None = None) -> None:
+    def __init__(
+        self, session: Any, shell: Any = None, metric: str | None = None, priced_at: str = ""
+    ) -> None:
         import ipywidgets as widgets
 
         self.session = session
         self.shell = shell
         self.metric = metric
-        self.comparison: Comparison = compare(_empty_rows())
+        self.priced_at = priced_at or AS_MEASURED  # a location name; "" = as measured
+        self.comparison: Comparison = compare(pd.DataFrame(columns=list(FIXED_COLUMNS)))
         self.png = b""
+        self.bubbles_png = b""
         self.refreshes = 0  # comparisons computed (one per refresh, shared by table and figure)
         self.figure_runs = 0  # runs in the comparison the figure last showed
         self.last_error: str | None = None
@@ -88,22 +99,34 @@ class CarbonPanel:
         self.ascending_toggle = widgets.ToggleButton(
             value=True, description="ascending", icon="sort-amount-asc", tooltip="sort direction"
         )
+        self.priced_dropdown = widgets.Dropdown(
+            description="priced at",
+            options=[("as measured", AS_MEASURED), *country_choices()],
+            value=self.priced_at,
+        )
         self.table = widgets.HTML()
         self.figure = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.bubbles = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.bubbles.layout.display = "none"  # until some run has a model size
         self.footer = widgets.HTML()
         self.metric_dropdown.add_class("mlcost-metric")
         self.sort_dropdown.add_class("mlcost-sort")
         self.ascending_toggle.add_class("mlcost-ascending")
+        self.priced_dropdown.add_class("mlcost-priced-at")
         self.table.add_class("mlcost-table")
         self.figure.add_class("mlcost-figure")
+        self.bubbles.add_class("mlcost-bubbles")
         self.footer.add_class("mlcost-footer")
-        controls = widgets.HBox([self.metric_dropdown, self.sort_dropdown, self.ascending_toggle])
-        self.widget = widgets.VBox([controls, self.table, self.figure, self.footer])
+        controls = widgets.HBox(
+            [self.metric_dropdown, self.sort_dropdown, self.ascending_toggle, self.priced_dropdown]
+        )
+        self.widget = widgets.VBox([controls, self.table, self.figure, self.bubbles, self.footer])
         self.widget.add_class("mlcost-panel")
 
         self.metric_dropdown.observe(self._on_metric_change, names="value")
         self.sort_dropdown.observe(self._on_sort_change, names="value")
         self.ascending_toggle.observe(self._on_sort_change, names="value")
+        self.priced_dropdown.observe(self._on_priced_change, names="value")
         self.refresh(figure=True)  # synchronous: the display shows a complete panel
         session.add_listener(self._listener)
         self._worker = None
@@ -130,16 +153,22 @@ class CarbonPanel:
             self.refresh_figure()
 
     def refresh_figure(self) -> None:
-        """Draw the four-panel figure of the current comparison into the Image widget."""
-        drawn = figure.plot_tradeoffs(self.comparison)
+        """Draw the four-panel figure (and the bubble chart, once runs have sizes) of the
+        current comparison into the Image widgets."""
+        comparison = self.comparison
+        drawn = figure.plot_tradeoffs(comparison)
         self.png = figure.figure_to_png_bytes(drawn, FIGURE_DPI)
         self.figure.value = self.png
-        self.figure_runs = len(self.comparison.frame)
+        self.bubbles_png = bubbles.bubble_png(comparison, FIGURE_DPI)
+        if self.bubbles_png:
+            self.bubbles.value = self.bubbles_png
+        self.bubbles.layout.display = None if self.bubbles_png else "none"
+        self.figure_runs = len(comparison.frame)
 
     def _compare(self) -> Comparison:
         rows = self.session.read_runs()
         metric = self.metric if self.metric in rows.columns else None
-        return compare(rows, metric)
+        return compare(rows, metric, priced_at=self.priced_at or None)
 
     def _update_controls(self) -> None:
         self._updating = True
@@ -287,6 +316,14 @@ class CarbonPanel:
         if self._updating or change["new"] is None:
             return
         self.metric = change["new"]
+        self._redraw_all()
+
+    def _on_priced_change(self, change: dict) -> None:
+        """Priced at another location (or as measured): table and figures re-priced."""
+        self.priced_at = change["new"] or AS_MEASURED
+        self._redraw_all()
+
+    def _redraw_all(self) -> None:
         if self._worker is None:
             self._refresh_now(figure=True)
             return
@@ -326,16 +363,11 @@ class CarbonPanel:
         if close_widgets:
             self._close_widgets()
 
-    def _close_widgets(self) -> None:
-        for child in (self.widget, *self._all_children(self.widget)):
-            child.close()
-
-    def _all_children(self, box) -> list:
-        found = []
+    def _close_widgets(self, box=None) -> None:
+        box = self.widget if box is None else box
         for child in getattr(box, "children", ()):
-            found.append(child)
-            found.extend(self._all_children(child))
-        return found
+            self._close_widgets(child)
+        box.close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
@@ -343,14 +375,6 @@ class CarbonPanel:
             bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
         bundle["text/plain"] = table.text_table(self.comparison)
         return bundle
-
-
-def _empty_rows():
-    import pandas as pd
-
-    from ..store.schema import RUN_COLUMNS
-
-    return pd.DataFrame(columns=[c for c in RUN_COLUMNS if c != "metrics"])
 
 
 def show_panel(session: Any, shell: Any = None) -> CarbonPanel | None:
