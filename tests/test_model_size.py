@@ -31,6 +31,8 @@ import mlcost_magic
 from mlcost_magic import MlcostWarning, model_size
 from mlcost_magic.errors import MetricWarning
 
+pytestmark = pytest.mark.usefixtures("clean_user_ns")
+
 X, Y = load_iris(return_X_y=True)  # 150 samples, 4 features, 3 classes
 
 
