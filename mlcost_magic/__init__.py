@@ -2,6 +2,7 @@
 
 In a notebook: ``%load_ext mlcost_magic``, then ``%%carbon "Small RF" --metric accuracy=acc``.
 In a script: ``with mlcost_magic.track("Small RF") as run: ...; run.log_metric("accuracy", acc)``.
+``mlcost_magic.model_size(model)`` counts what a fitted model stores (``--size``, ``run.log_size``).
 
 The data path of one run, as the layout shows it:
     magics.py            the cell (IPython glue: %%carbon, %carbon, settings as traits)
@@ -27,6 +28,8 @@ __all__ = [
     "current_session",
     "load_ipython_extension",
     "log_metric",
+    "log_size",
+    "model_size",
     "repeat",
     "track",
     "track_inference",
@@ -38,10 +41,14 @@ _compat.install()
 
 def __getattr__(name: str):
     # Keep `import mlcost_magic` cheap: load the machinery on first use.
-    if name in ("track", "log_metric", "track_inference", "current_session", "repeat"):
+    if name in ("track", "log_metric", "log_size", "track_inference", "current_session", "repeat"):
         from . import session
 
         return getattr(session, name)
+    if name == "model_size":
+        from .measure.model_size import model_size
+
+        return model_size
     if name == "Ledger":
         from .store.ledger import Ledger
 

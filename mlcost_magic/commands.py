@@ -27,9 +27,18 @@ def run_command(args: argparse.Namespace, session, shell, panels: list) -> Any:
 
 
 def _comparison(session, args: argparse.Namespace):
+    """The comparison a subcommand shows; with --at LOCATION, a what-if priced there (its
+    caption is printed, so the output never passes for a measurement); with --by user, the
+    runs grouped by their user."""
     from .compare.comparison import compare
 
-    return compare(_rows(session, args), args.metric)
+    rows = _rows(session, args)
+    if getattr(args, "by", None) == "user":
+        rows = regroup(rows, "user")
+    comparison = compare(rows, args.metric, priced_at=getattr(args, "at", None))
+    if comparison.what_if:
+        print(comparison.what_if)
+    return comparison
 
 
 def _rows(session, args: argparse.Namespace):
@@ -67,7 +76,10 @@ def status(args, session, shell, panels) -> None:
 
 
 def table(args, session, shell, panels):
-    frame = _comparison(session, args).frame
+    comparison = _comparison(session, args)
+    if comparison.what_if:
+        comparison.frame.attrs["what_if"] = comparison.what_if
+    frame = comparison.frame
     if session.sharing is not None and not args.mlflow:
         frame.insert(frame.columns.get_loc("status") + 1, "synced", False)
         frame["synced"] = frame["run_id"].isin(session.sharing.synced_run_ids())
@@ -156,13 +168,12 @@ def plot(args, session, shell, panels):
         from .views.hosts import plot_hosts
 
         figure = plot_hosts(host_comparison(_rows(session, args)))
-    else:
-        rows = _rows(session, args)
-        if args.by == "user":
-            rows = regroup(rows, "user")
-        from .compare.comparison import compare
+    elif args.size:
+        from .views.bubbles import plot_bubbles
 
-        figure = plot_tradeoffs(compare(rows, args.metric))
+        figure = plot_bubbles(_comparison(session, args))  # ValueError (one line) if empty
+    else:
+        figure = plot_tradeoffs(_comparison(session, args))
     _render_figures_as_png(shell)
     if save is not None:
         try:

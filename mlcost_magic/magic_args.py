@@ -73,6 +73,9 @@ def shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+AT_HELP = "what-if: CO2 priced at this location (DEU, world, gcp:REGION); energy as measured"
+
+
 def line_parser() -> MagicArgumentParser:
     """The ``%carbon`` subcommands (the help text of ``%carbon --help`` is built from it)."""
     parser = MagicArgumentParser(prog="carbon")  # its usage line adds the "%"
@@ -81,6 +84,7 @@ def line_parser() -> MagicArgumentParser:
     table.add_argument("--all", action="store_true", help="every session in the ledger")
     table.add_argument("--metric", help="metric the trade-off columns divide by")
     _shared_options(table)
+    table.add_argument("--at", metavar="LOCATION", help=AT_HELP)
     commands.add_parser("status", help="method, constants, carbon intensity, ledger, session")
     budget = commands.add_parser("budget", help="a CO2 or energy budget for the session")
     budget.add_argument("amount", nargs="?", help="5g, 500mg, 2kg, 10Wh, 1kWh, or off")
@@ -103,10 +107,15 @@ def line_parser() -> MagicArgumentParser:
     )
     plot.add_argument("--save", metavar="PATH", help="also write it (PNG, SVG or PDF)")
     plot.add_argument("--metric", help="quality metric (default: accuracy, else the first)")
+    plot.add_argument(
+        "--size", action="store_true", help="the metric vs CO2, bubble area = model size"
+    )
+    plot.add_argument("--at", metavar="LOCATION", help=AT_HELP)
     report = commands.add_parser("report", help="write a self-contained HTML report")
     report.add_argument("path")
     report.add_argument("--all", action="store_true", help="every session in the ledger")
     report.add_argument("--metric", help="quality metric (default: accuracy, else the first)")
+    report.add_argument("--at", metavar="LOCATION", help=AT_HELP)
     whatif = commands.add_parser("whatif", help="the runs' CO2 at other grids (same energy)")
     whatif.add_argument(
         "locations",

@@ -33,7 +33,7 @@ from .measure.threads import check_threads, limit_threads
 from .repeats import check_repeats, run_repeats
 from .run import check_inferences, check_metric_name
 from .session import Session, activate, active_session
-from .tracking import DeferredMetric
+from .tracking import DeferredMetric, DeferredSize
 from .views.frontend import jupyter_frontend
 
 
@@ -154,6 +154,11 @@ class CarbonMagics(Magics):
         metavar="NAME=EXPR",
         help="after the cell, evaluate EXPR in the notebook and store it as metric NAME",
     )
+    @argument(
+        "--size",
+        metavar="EXPR",
+        help="after the cell, the model size: a count, or a fitted model (model_size sizes it)",
+    )
     @argument("--inferences", type=int, metavar="N", help="an inference run of N predictions")
     @argument(
         "--repeat",
@@ -197,6 +202,7 @@ class CarbonMagics(Magics):
         label = " ".join(args.label).strip() or f"cell {self.shell.displayhook.prompt_count}"
         tags = dict(split_pair(t, "--tag") for t in args.tag)
         deferred = tuple(self._deferred_metric(m) for m in args.metric)
+        args.deferred_size = None if args.size is None else self._deferred_size(args.size)
         output = check_variable_name(args.output)
         try:
             inferences = check_inferences(args.inferences)
@@ -232,6 +238,7 @@ class CarbonMagics(Magics):
             "kind": "inference" if inferences is not None else "training",
             "inferences": inferences,
             "deferred_metrics": deferred,
+            "deferred_size": args.deferred_size,
             "threads": args.threads,
             "limits": args.limits,
         }
@@ -282,6 +289,18 @@ class CarbonMagics(Magics):
         namespace = self.shell.user_ns
         return DeferredMetric(name, expression, lambda: eval(code, namespace))
 
+    def _deferred_size(self, expression: str) -> DeferredSize:
+        """--size EXPR, compiled now, evaluated after the measurement (a count or a model)."""
+        try:
+            code = compile(expression, "<--size>", "eval")
+        except SyntaxError as error:
+            hint = " (quote it if it has spaces)" if " " not in expression else ""
+            raise UsageError(f"--size {shorten(expression)}: {error.msg}{hint}") from None
+        except (RecursionError, MemoryError, ValueError):
+            raise UsageError(f"--size {shorten(expression)}: cannot be compiled") from None
+        namespace = self.shell.user_ns
+        return DeferredSize(expression, lambda: eval(code, namespace))
+
     def _compile(self, line: str, cell: str):
         """Compile the cell like %%time, under a name whose cached source is the whole cell, so
         tracebacks show the user's lines with the numbers they see."""
@@ -311,11 +330,13 @@ class CarbonMagics(Magics):
         %carbon auto [on|off]       measure every following cell (kind 'cell'), quietly
         %carbon budget [5g|10Wh|off]   a budget: every summary line says how much is used
         %carbon baseline [SECONDS]  idle package power (RAPL), offered as static_power_w
-        %carbon table [--all] [--metric NAME]   the runs as a pandas DataFrame (--all: every
-                                                session), trade-off columns for NAME
+        %carbon table [--all] [--metric NAME] [--at LOCATION]   the runs as a pandas
+                                    DataFrame (--all: every session), trade-off columns for
+                                    NAME; --at: a what-if, CO2 priced at LOCATION
         %carbon export PATH [--all] write runs to PATH.csv (CodeCarbon's names) or PATH.json
         %carbon panel               live comparison panel: table and trade-off figure
-        %carbon plot [--save PATH] [--metric NAME]   the four-panel trade-off figure
+        %carbon plot [--save PATH] [--metric NAME] [--at LOCATION]   the four-panel figure
+        %carbon plot --size         the metric vs CO2, bubble area proportional to model size
         %carbon whatif [LOCATION ...] [--all] [--plot]   CO2 of the same runs on other grids
         %carbon report PATH.html [--all] [--metric NAME]   self-contained HTML report
 

@@ -20,7 +20,7 @@ from .compare.aggregate import Spread, noise, spread
 from .errors import MeasurementWarning, warn
 from .measure.settings import intensity_label
 from .run import Run
-from .tracking import DeferredMetric
+from .tracking import DeferredMetric, DeferredSize
 from .units import format_duration, format_energy, format_mass, format_number
 
 if TYPE_CHECKING:
@@ -113,6 +113,7 @@ def run_repeats(
     kind: str = "training",
     inferences: int | None = None,
     deferred_metrics: tuple[DeferredMetric, ...] = (),
+    deferred_size: DeferredSize | None = None,
     quiet: bool = False,
     on_result: Callable[[Any], None] | None = None,
     threads: int | None = None,
@@ -135,6 +136,7 @@ def run_repeats(
                 kind=kind,
                 inferences=inferences,
                 deferred_metrics=deferred_metrics,
+                deferred_size=deferred_size,
                 group_id=group_id,
                 repeat=number,
                 threads=threads,

@@ -9,6 +9,8 @@ the country it was measured in.
 from __future__ import annotations
 
 import math
+import numbers
+import operator
 import unicodedata
 import uuid
 from collections.abc import Mapping
@@ -76,6 +78,25 @@ def check_inferences(inferences: Any) -> int | None:
     return inferences
 
 
+def check_size(size: Any) -> int:
+    """A model size as stored: a whole number from 0 to 2**53 (numpy integers too)."""
+    number = None
+    if isinstance(size, float) and size.is_integer():
+        number = int(size)
+    elif not isinstance(size, bool):
+        try:
+            number = operator.index(size)  # int, numpy integers; not numpy's bool
+        except TypeError:
+            pass
+    if number is not None and 0 <= number <= MAX_INFERENCES:
+        return number
+    if isinstance(size, numbers.Number):
+        shown = repr(size) if len(repr(size)) <= 40 else f"{repr(size)[:40]}…"
+    else:  # a model, say: its repr can run over many lines
+        shown = f"a {type(size).__name__} (size a model with mlcost_magic.model_size(model))"
+    raise ValueError(f"model size must be a whole number from 0 to 2**53, got {shown}")
+
+
 class Run:
     """One measured block: label, tags, metrics, status and, once ended, its measurement.
 
@@ -104,6 +125,7 @@ class Run:
         self.mlflow_parent = mlflow_parent  # 'experiment_id/run_id' of the user's MLflow run
         self.group_id, self.repeat, self.parent_run_id = group_id, repeat, parent_run_id
         self.threads = threads
+        self.model_size: int | None = None  # run.log_size(n), %%carbon --size EXPR
         self.quality: Quality | None = None
         self.session_id = session_id
         self.label = label
@@ -131,6 +153,15 @@ class Run:
             )
         name, number = check_metric(name, value)
         self.metrics[name] = number
+
+    def log_size(self, size: int) -> None:
+        """Record the model's size (``mlcost_magic.model_size(model)``: numbers it stores)."""
+        if self.ended:
+            raise RuntimeError(
+                f"run {self.label!r} has ended and is recorded: log its size inside the block "
+                "(or with --size on the %%carbon line)"
+            )
+        self.model_size = check_size(size)
 
     def end(
         self,
@@ -185,6 +216,8 @@ class Run:
         ]
         if self.inferences:
             pieces.append(f"{self.inferences:,} inferences")
+        if self.model_size is not None:
+            pieces.append(f"size {self.model_size:,}")
         pieces += [f"{name} {format_number(value)}" for name, value in self.metrics.items()]
         pieces.append(m.basis)
         if self.quality is not None and self.quality.note:
@@ -210,6 +243,7 @@ class Run:
             **self.machine,
             "inferences": self.inferences,
             "threads": self.threads,
+            "model_size": self.model_size,
             "group_id": self.group_id,
             "repeat": self.repeat,
             "parent_run_id": self.parent_run_id,

@@ -9,7 +9,6 @@ life. ``%load_ext mlcost_magic`` makes its session the process's active one, so
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -30,10 +29,10 @@ from .measure.settings import (
     resolve_static_power,
 )
 from .run import Run, check_inferences, check_tags
-from .share.target import redact_uri, resolve_target
+from .share.target import resolve_target
 from .store.ledger import Ledger, resolve_ledger_path
 from .store.schema import utc_now
-from .tracking import DeferredMetric, Tracking
+from .tracking import DeferredMetric, DeferredSize, Tracking
 
 RUN_KINDS = ("training", "inference", "cell")
 
@@ -126,23 +125,6 @@ class Session:
 
             self.sharing = Sharing(self.ledger, target, self.started_at)
 
-    def _user_mlflow_run(self) -> str | None:
-        """'experiment_id/run_id' of the user's own active MLflow run on our server, so our run
-        is logged as its child (only when the user's code has imported mlflow)."""
-        mlflow = sys.modules.get("mlflow")
-        if mlflow is None or self.sharing is None:
-            return None
-        try:
-            active = mlflow.active_run()
-            same_server = redact_uri(str(mlflow.get_tracking_uri())).rstrip("/") == (
-                self.sharing.target.display_uri
-            )
-        except Exception:
-            return None
-        if active is None or not same_server:
-            return None
-        return f"{active.info.experiment_id}/{active.info.run_id}"
-
     # -- runs -----------------------------------------------------------------------------
     def track(
         self,
@@ -153,6 +135,7 @@ class Session:
         kind: str = "training",
         inferences: int | None = None,
         deferred_metrics: tuple[DeferredMetric, ...] = (),
+        deferred_size: DeferredSize | None = None,
         group_id: str | None = None,
         repeat: int | None = None,
         threads: int | None = None,
@@ -177,9 +160,16 @@ class Session:
             parent_run_id=self.active_run.run_id if self.active_run is not None else None,
             threads=threads,
             share_target=self.sharing.target.key if self.sharing is not None else None,
-            mlflow_parent=self._user_mlflow_run(),
+            mlflow_parent=self.sharing.user_mlflow_run() if self.sharing is not None else None,
         )
-        return Tracking(self, run, quiet=quiet, deferred_metrics=deferred_metrics, limits=limits)
+        return Tracking(
+            self,
+            run,
+            quiet=quiet,
+            deferred_metrics=deferred_metrics,
+            deferred_size=deferred_size,
+            limits=limits,
+        )
 
     def machine(self) -> dict[str, Any]:
         hw = self.hardware
@@ -249,11 +239,12 @@ class Session:
         """This session's runs (or every session's) as rows from the ledger."""
         return self.ledger.read_runs(None if all_sessions else self.session_id)
 
-    def compare(self, all_sessions: bool = False, metric: str | None = None):
-        """The comparison of this session's runs (``compare.Comparison``)."""
+    def compare(self, all_sessions: bool = False, metric: str | None = None, priced_at=None):
+        """The comparison of this session's runs (``compare.Comparison``); ``priced_at``: a
+        what-if at that location (energy as measured)."""
         from .compare.comparison import compare
 
-        return compare(self.read_runs(all_sessions), metric)
+        return compare(self.read_runs(all_sessions), metric, priced_at=priced_at)
 
     def to_frame(self, all_sessions: bool = False, metric: str | None = None):
         """The runs with their derived trade-off columns, as ``%carbon table`` shows them."""
@@ -346,6 +337,18 @@ def log_metric(name: str, value: float) -> None:
             "`with mlcost_magic.track(...)` block"
         )
     run.log_metric(name, value)
+
+
+def log_size(size: int) -> None:
+    """Record the model size of the run in progress: ``log_size(model_size(model))``."""
+    session = _active_session
+    run = session.active_run if session is not None else None
+    if run is None:
+        raise RuntimeError(
+            "log_size() needs a run in progress: call it inside a %%carbon cell or a "
+            "`with mlcost_magic.track(...)` block"
+        )
+    run.log_size(size)
 
 
 def repeat(

@@ -3,8 +3,9 @@
     with session.track("Small RF") as run:   # the row is written as 'running', counters read
         ...                                  # the user's code; run.log_metric(...)
     # counters read again -> Measurement (under the constants the run started with);
-    # deferred metrics (--metric) evaluated; the record fixed; the row completed in the
-    # ledger; the summary printed (or the live meter turned into it); listeners told.
+    # deferred metrics (--metric) and size (--size) evaluated; the record fixed; the row
+    # completed in the ledger; the summary printed (or the live meter turned into it);
+    # listeners told.
 
 Every step after the user's code is guarded: the user's exception (KeyboardInterrupt
 included) passes through untouched and the run is still recorded; a failure of ours only warns.
@@ -13,6 +14,7 @@ included) passes through untouched and the run is still recorded; a failure of o
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .caps import CapReached, Limits, Watchdog
 from .errors import MeasurementWarning, MetricWarning, warn
 from .measure.meter import Constants, Snapshot
+from .measure.model_size import model_size
 from .measure.quality import judge
 from .run import Run
 from .units import format_duration, format_energy, format_mass
@@ -37,6 +40,15 @@ class DeferredMetric:
     compute: Callable[[], Any]
 
 
+@dataclass(frozen=True)
+class DeferredSize:
+    """A model size computed after the measurement stops (``%%carbon --size EXPR``): a count,
+    or a fitted model that :func:`measure.model_size.model_size` sizes."""
+
+    source: str
+    compute: Callable[[], Any]
+
+
 class Tracking:
     """Context manager around one run; see the module docstring for its steps."""
 
@@ -47,12 +59,13 @@ class Tracking:
         *,
         quiet: bool = False,
         deferred_metrics: tuple[DeferredMetric, ...] = (),
+        deferred_size: DeferredSize | None = None,
         limits: Limits | None = None,
     ):
         self.session, self.run, self.quiet = session, run, quiet
         self.limits = limits if limits is not None and limits.any else None
         self._watchdog: Watchdog | None = None
-        self.deferred_metrics = deferred_metrics
+        self.deferred_metrics, self.deferred_size = deferred_metrics, deferred_size
         self._constants: Constants = session.meter.constants  # fixed for the whole run
         self._start: Snapshot | None = None
         self._live = None
@@ -116,6 +129,8 @@ class Tracking:
         if status == "ok":
             for metric in self.deferred_metrics:
                 self._evaluate(metric)
+            if self.deferred_size is not None:
+                self._evaluate_size(self.deferred_size)
         run.end(status, error, measurement, judge(measurement) if measurement else None)
         session.run_ended(run)
         try:
@@ -136,6 +151,20 @@ class Tracking:
             warn(
                 f"--metric {metric.name}={metric.source} failed ({type(error).__name__}: "
                 f"{error}); run {self.run.label!r} recorded without it",
+                MetricWarning,
+                stacklevel=4,
+            )
+
+    def _evaluate_size(self, size: DeferredSize) -> None:
+        try:
+            value = size.compute()
+            if not isinstance(value, numbers.Number):  # a model: count what it stores
+                value = model_size(value)
+            self.run.log_size(value)
+        except Exception as error:
+            warn(
+                f"--size {size.source} failed ({type(error).__name__}: {error}); run "
+                f"{self.run.label!r} recorded without it",
                 MetricWarning,
                 stacklevel=4,
             )

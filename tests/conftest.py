@@ -61,3 +61,12 @@ def run_cell(shell, source: str):
 
 def session_frame(shell):
     return shell._mlcost_magics.session.to_frame()
+
+
+@pytest.fixture
+def clean_user_ns(ipython_shell):
+    """Names a test's cells define are removed afterwards (the shell lives for the session)."""
+    before = set(ipython_shell.user_ns)
+    yield
+    for name in set(ipython_shell.user_ns) - before:
+        del ipython_shell.user_ns[name]

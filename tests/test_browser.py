@@ -19,8 +19,10 @@ QUICK_LABEL = "quick sum"
 SLOW_LABEL = "slow <img src=x onerror=alert(1)>"
 CELLS = [
     "%load_ext mlcost_magic",
-    f'%%carbon "{QUICK_LABEL}" --metric accuracy=acc\nx = sum(range(10**6))\nacc = 0.91',
-    f'%%carbon "{SLOW_LABEL}" --metric accuracy=acc\nimport time\ntime.sleep(3)\nacc = 0.95',
+    f'%%carbon "{QUICK_LABEL}" --metric accuracy=acc --size 1000\n'
+    "x = sum(range(10**6))\nacc = 0.91",
+    f'%%carbon "{SLOW_LABEL}" --metric accuracy=acc --size 4000\n'
+    "import time\ntime.sleep(3)\nacc = 0.95",
     "%carbon panel",
 ]
 
@@ -35,6 +37,8 @@ def test_panel_renders_after_two_tracked_cells(lab_server, lab_page):
         write_notebook,
     )
     from playwright.sync_api import expect
+
+    from mlcost_magic.compare.pricing import country_choices
 
     page = lab_page
     dialogs: list[str] = []
@@ -79,8 +83,28 @@ def test_panel_renders_after_two_tracked_cells(lab_server, lab_page):
         assert len(meter_texts) >= 2, f"the live meter was not refreshed: {meter_texts}"
         expect(page.locator(".mlcost-live-meter")).to_have_count(0)  # replaced by the summary
 
+        bubbles = panel.locator("img.mlcost-bubbles")  # the runs have sizes: bubbles shown
+        expect(bubbles).to_be_visible()
         ARTIFACTS.mkdir(exist_ok=True)
         panel.screenshot(path=str(ARTIFACTS / "panel.png"))
+
+        # Priced at Poland: the table says it is a what-if and the figures are redrawn.
+        measured_src = figure.get_attribute("src")
+        expect(table.locator(".mlcost-whatif")).to_have_count(0)
+        poland = next(text for text, value in country_choices() if value == "POL")
+        panel.locator(".mlcost-priced-at select").select_option(label=poland)
+        marking = table.locator(".mlcost-whatif")
+        expect(marking).to_have_text(
+            re.compile(r"^What-if: priced at POL \(CodeCarbon global_energy_mix\.json \(20\d\d\), ")
+        )
+        expect(marking).to_contain_text("energy as measured")
+        expect(figure).not_to_have_attribute("src", measured_src)
+        expect(table.locator("tbody tr")).to_have_count(2)
+        expect(bubbles).to_be_visible()
+        expect(page.get_by_text("Error displaying widget")).to_have_count(0)
+        panel.screenshot(path=str(ARTIFACTS / "panel-priced-at-POL.png"))
+        panel.locator(".mlcost-priced-at select").select_option(label="as measured")
+        expect(table.locator(".mlcost-whatif")).to_have_count(0)
     print(f"browser test: {time.monotonic() - started:.1f} s from page load to assertions")
 
 

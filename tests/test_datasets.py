@@ -150,26 +150,7 @@ def test_iris_split():
     assert (split.n_samples, split.n_features, split.source) == (150, 4, "bundled")
 
 
-def test_model_size_counts_what_each_model_stores():
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+def test_the_tutorials_keep_model_size_where_it_was():
+    import mlcost_magic
 
-    X_train, _, y_train, _ = datasets.load_iris_split()
-    forest = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0)
-    forest.fit(X_train, y_train)
-    assert datasets.model_size(forest) == sum(t.tree_.node_count for t in forest.estimators_)
-
-    mlp = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(8,), max_iter=5))
-    with pytest.warns(Warning):  # ConvergenceWarning: 5 iterations are not enough
-        mlp.fit(X_train, y_train)
-    # 4 inputs -> 8 hidden -> 3 classes: weights 4*8 + 8*3, biases 8 + 3.
-    assert datasets.model_size(mlp) == 4 * 8 + 8 * 3 + 8 + 3
-
-    knn = KNeighborsClassifier().fit(X_train, y_train)
-    assert datasets.model_size(knn) == len(X_train) * 4
-
-    with pytest.raises(TypeError, match="does not know"):
-        datasets.model_size(object())
+    assert datasets.model_size is mlcost_magic.model_size  # tests/test_model_size.py tests it

@@ -31,6 +31,7 @@ NOTEBOOKS = [
     "01_random_forest_sizes.ipynb",
     "02_rf_mlp_knn.ipynb",
     "03_inference_cost.ipynb",
+    "04_workshop.ipynb",
 ]
 MAX_NOTEBOOK_S = 90  # the budget per notebook on the 2-core machine
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"

@@ -12,6 +12,7 @@ from conftest import run_cell, session_frame
 from mlcost_magic.compare.aggregate import spread, t_critical_95
 from mlcost_magic.compare.comparison import compare
 from mlcost_magic.store.ledger import Ledger
+from mlcost_magic.store.schema import SCHEMA_VERSION
 
 
 def test_repeat_runs_warmup_plus_n_and_records_n_as_one_group(shell, capsys):
@@ -160,7 +161,9 @@ def test_a_version_1_ledger_is_upgraded_in_place_and_keeps_its_runs(ledger_path)
     assert list(frame.label) == ["old run"] and frame.accuracy[0] == 0.9
     assert frame.quality.isna().all() and "group_id" in frame.columns
     with sqlite3.connect(ledger_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        columns = {row[1]: row[2] for row in conn.execute("PRAGMA table_info(runs)")}
+    assert columns["model_size"] == "INTEGER" and "model_size" in frame.columns
 
 
 def test_spread_arithmetic_against_the_t_table():

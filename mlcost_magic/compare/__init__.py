@@ -3,6 +3,8 @@
 tradeoffs.py    derived trade-off columns, Pareto front, best trade-off
 aggregate.py    repeated runs of one label -> mean, spread, count
 comparison.py   ``compare(rows)``: the analysis computed once per refresh, for every view
+whatif.py       the same energy at other grids: locations, their sources, the what-if frame
+pricing.py      rows re-priced at one location (``compare(rows, priced_at="POL")``)
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ import pandas as pd
 
 from . import tradeoffs
 from .aggregate import aggregate_by_label
+from .pricing import reprice
+from .whatif import Location, resolve_location
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,12 @@ class Comparison:
     frame: pd.DataFrame
     metric: str | None
     lower_is_better: bool
+    priced_at: Location | None = None  # a what-if: CO2 at this location, energy as measured
+
+    @property
+    def what_if(self) -> str | None:
+        """The caption every view of a re-priced comparison shows (None: as measured)."""
+        return None if self.priced_at is None else self.priced_at.caption()
 
     @property
     def metrics(self) -> list[str]:
@@ -148,13 +156,22 @@ def _worst_quality(qualities: pd.Series) -> Any:
 
 
 def compare(
-    rows: pd.DataFrame, metric: str | None = None, lower_is_better: bool | None = None
+    rows: pd.DataFrame,
+    metric: str | None = None,
+    lower_is_better: bool | None = None,
+    priced_at: Location | str | None = None,
 ) -> Comparison:
     """The comparison of ``rows`` (a ledger frame) judged by ``metric`` (default: 'accuracy',
-    else the first metric logged). Raises ValueError for a metric no run logged."""
+    else the first metric logged); with ``priced_at`` (a location: 'POL', 'world',
+    'gcp:europe-west1'), the rows re-priced there first (:func:`pricing.reprice`). Raises
+    ValueError for a metric no run logged or an unknown location."""
+    if priced_at is not None:
+        if not isinstance(priced_at, Location):
+            priced_at = resolve_location(priced_at)
+        rows = reprice(rows, priced_at)
     metric = tradeoffs.choose_metric(rows, metric)
     if metric is not None and lower_is_better is None:
         lower_is_better = tradeoffs.is_lower_better(metric)
     lower_is_better = bool(lower_is_better)
     frame = tradeoffs.add_derived_columns(rows, metric, lower_is_better)
-    return Comparison(frame, metric, lower_is_better)
+    return Comparison(frame, metric, lower_is_better, priced_at)

@@ -33,7 +33,14 @@ from . import tradeoffs
 if TYPE_CHECKING:  # pandas is imported where a frame is built
     import pandas as pd
 
-__all__ = ["Location", "WhatIf", "default_locations", "resolve_location", "sentence", "whatif"]
+__all__ = [
+    "Location",
+    "WhatIf",
+    "default_locations",
+    "resolve_location",
+    "sentence",
+    "whatif",
+]
 
 WORLD_WORDS = frozenset({"world", "world-average", "world_average"})
 EXTREMES = 3  # the lowest and highest intensities shown by default
@@ -53,6 +60,16 @@ class Location:
     code: str | None = None  # ISO-3 of the country the figure is for, where known
     pue: float | None = None  # a PUE the data carries (replaces the run's), else None
     note: str = ""  # e.g. 'region known only by its country (BEL)'
+
+    def caption(self) -> str:
+        """'What-if: priced at POL (CodeCarbon global_energy_mix.json (2023), 662 g/kWh),
+        energy as measured': how a re-priced table or figure says what it shows."""
+        pue = f", PUE {self.pue:g} replaces the run's" if self.pue is not None else ""
+        note = f"; {self.note}" if self.note else ""
+        return (
+            f"What-if: priced at {self.name} ({self.source}, {self.g_per_kwh:g} g/kWh{pue}"
+            f"{note}), energy as measured"
+        )
 
     def source_line(self) -> str:
         """'DEU: Germany (DEU), 381 g CO2e/kWh: CodeCarbon global_energy_mix.json (2023)'."""

@@ -8,4 +8,5 @@ The bottom layer: it imports nothing else of the package but ``units`` and ``err
     meter.py            counter deltas -> energy and CO2 (README's "How the numbers are made")
     quality.py          how far to trust one run's figures
     threads.py          %%carbon --threads N: affinity and BLAS/OpenMP pools, restored after
+    model_size.py       the numbers a fitted model stores (mlcost_magic.model_size)
 """

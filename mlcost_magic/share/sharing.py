@@ -3,6 +3,7 @@ one warning, the status line, ``%carbon sync`` and the shared runs read back."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -12,7 +13,7 @@ from ..store.ledger import Ledger
 from .pusher import Pusher, PushResult
 from .queue import SyncQueue
 from .server import MlflowServer, ServerError
-from .target import Target
+from .target import Target, redact_uri
 
 WARNING_CHECK_EVERY_S = 1.0
 SYNC_POLL_S, SYNC_PATIENCE_S = 0.2, 30.0
@@ -93,7 +94,13 @@ class Sharing:
         waiting = self.queue.counts()["waiting"]
         progressed_at = time.monotonic()
         while True:
-            result = pusher.push(progress and (lambda r: progress(_sum(total, r))))
+            so_far = total
+
+            def report(result: PushResult, so_far: PushResult = so_far) -> None:
+                if progress is not None:
+                    progress(_sum(so_far, result))
+
+            result = pusher.push(report)
             total = _sum(total, result)
             before, waiting = waiting, self.queue.counts()["waiting"]
             if result.error is not None or waiting == 0:
@@ -104,6 +111,23 @@ class Sharing:
                 break  # claimed by a pusher that makes no progress: left to the background
             time.sleep(SYNC_POLL_S)
         return total, waiting, adopted
+
+    def user_mlflow_run(self) -> str | None:
+        """'experiment_id/run_id' of the user's own active MLflow run on our server, so our run
+        is logged as its child (looked at only when the user's code has imported mlflow)."""
+        mlflow = sys.modules.get("mlflow")
+        if mlflow is None:
+            return None
+        try:
+            active = mlflow.active_run()
+            if active is None:
+                return None
+            theirs = redact_uri(str(mlflow.get_tracking_uri())).rstrip("/")
+        except Exception:
+            return None
+        if theirs != self.target.display_uri:
+            return None  # their run is on another server: ours is logged flat
+        return f"{active.info.experiment_id}/{active.info.run_id}"
 
     def synced_run_ids(self) -> set[str]:
         return self.queue.synced_run_ids()

@@ -25,7 +25,8 @@ def runs_frame(records: Sequence[Sequence], columns: Sequence[str], metric_names
     frame["tags"] = [tags_of(t) for t in frame["tags"]]
     for column in ("started_at", "ended_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    frame["inferences"] = frame["inferences"].astype("Int64")
+    for column in ("inferences", "model_size"):  # counts; missing ones stay <NA>
+        frame[column] = frame[column].astype("Int64")
     for name in metric_names:
         frame[name] = frame[name].astype(float)
     return frame

@@ -229,13 +229,15 @@ class Ledger:
                 ("", ()) if session_id is None else (" WHERE session_id = ?", (session_id,))
             )
             # Metrics become columns inside SQLite (json_extract), not by decoding JSON row by row.
+            base = list(FRAME_COLUMNS)
+            # A metric an older ledger holds under a name that is now a column stays unread.
             names = [
                 row[0]
                 for row in self._conn.execute(
                     f"SELECT DISTINCT j.key FROM runs, json_each(runs.metrics) AS j{where}", params
                 )
+                if row[0] not in base
             ]
-            base = list(FRAME_COLUMNS)
             selects = base + [f"json_extract(metrics, '$.\"{n}\"')" for n in names]
             rows = self._conn.execute(
                 f"SELECT {','.join(selects)} FROM runs{where} ORDER BY started_at, rowid", params

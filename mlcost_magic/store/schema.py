@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-SCHEMA_VERSION = 3  # 2: quality(_reason), group_id, repeat, parent_run_id, static_*
-# 3: share_target, mlflow_parent, sessions.user, the mlflow_sync and share_state tables
+# 2: quality(_reason), group_id, repeat, parent_run_id, static_*; 3: model_size, share_target,
+# mlflow_parent, sessions.user, the mlflow_sync and share_state tables
+SCHEMA_VERSION = 3
 
 # Run columns, in frame order, with their SQLite types. Metrics and tags are JSON text.
 RUN_COLUMN_TYPES = {
@@ -46,6 +47,7 @@ RUN_COLUMN_TYPES = {
     "gpu_model": "TEXT",
     "inferences": "INTEGER",
     "threads": "INTEGER",  # %%carbon --threads N (none: as many as the machine lets it use)
+    "model_size": "INTEGER",  # numbers the model stores (--size, run.log_size, model_size())
     "group_id": "TEXT",  # the runs of one %%carbon --repeat / mlcost_magic.repeat()
     "repeat": "INTEGER",  # 1..N within its group
     "parent_run_id": "TEXT",  # the run this one ran inside (not counted twice in totals)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..measure.model_size import model_size  # public as mlcost_magic.model_size
+
 __all__ = [
     "ALLOW_DOWNLOAD_ENV",
     "EEG_CSV_ENV",
@@ -245,28 +247,3 @@ def load_harder_dataset(
         return _split(
             X, y, name="digits", source="bundled-fallback", note=note, random_state=random_state
         )
-
-
-def model_size(model: Any) -> int:
-    """How big a fitted model is, in numbers it stores.
-
-    Trees and forests: tree nodes. Neural networks and linear models: learned parameters
-    (weights and biases). Nearest neighbours: the training values it keeps
-    (samples x features). A pipeline counts its last step.
-    """
-    if hasattr(model, "steps"):  # sklearn Pipeline
-        return model_size(model.steps[-1][1])
-    if hasattr(model, "estimators_") and not hasattr(model, "tree_"):
-        estimators = model.estimators_
-        flat = estimators.ravel() if hasattr(estimators, "ravel") else estimators
-        return int(sum(model_size(estimator) for estimator in flat))
-    if hasattr(model, "tree_"):
-        return int(model.tree_.node_count)
-    if hasattr(model, "coefs_"):  # MLP
-        return int(sum(w.size for w in model.coefs_) + sum(b.size for b in model.intercepts_))
-    if hasattr(model, "n_samples_fit_"):  # KNN
-        return int(model.n_samples_fit_ * getattr(model, "n_features_in_", 1))
-    if hasattr(model, "coef_"):
-        intercept = getattr(model, "intercept_", ())
-        return int(model.coef_.size + getattr(intercept, "size", len(intercept)))
-    raise TypeError(f"model_size() does not know how to size {type(model).__name__}")

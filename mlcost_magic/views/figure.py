@@ -9,7 +9,8 @@ training time vs CO2, CO2 per accuracy point), with these differences:
   trade-off (lowest CO2 per metric point, see :func:`compare.tradeoffs.best_tradeoff`);
 * axes carry readable units chosen for the data (mg / g / kg, s / min / h);
 * lower-is-better metrics (rmse, loss, ...) are plotted with the axis inverted, so better is
-  always to the right, and "CO2 per point" uses ``1/metric`` (see ``compare.tradeoffs``).
+  always to the right, and "CO2 per point" uses ``1/metric`` (see ``compare.tradeoffs``);
+* a comparison priced at another location says so under the title (``mark_what_if``).
 
 Never touches pyplot (no global figure registry, nothing shown twice, nothing leaked); user text
 (labels, metric names) is drawn with mathtext parsing off, so ``$x$`` shows literally. At most
@@ -29,7 +30,7 @@ from ..compare import tradeoffs
 from ..compare.comparison import Comparison
 from .table import basis_line
 
-__all__ = ["figure_to_png_bytes", "plot_tradeoffs"]
+__all__ = ["figure_to_png_bytes", "mark_what_if", "plot_tradeoffs"]
 
 FIGURE_SIZE_IN = (11.0, 7.5)
 RUN_DOT_SIZE = 14
@@ -52,6 +53,7 @@ def short(label: str, limit: int = MAX_LABEL_CHARS) -> str:
 
 
 PARETO_COLOUR = "#444444"
+WHAT_IF_COLOUR = "#b35806"
 
 
 def _typical(values: pd.Series | np.ndarray) -> float:
@@ -145,6 +147,8 @@ def plot_tradeoffs(comparison: Comparison, max_labels: int = 25):
         axes = fig.subplots(2, 2)
     title = "Model efficiency comparison"
     fig.suptitle(title, fontsize=13, fontweight="bold")
+    if mark_what_if(fig, comparison, y=0.948):
+        fig.subplots_adjust(top=SUBPLOT_MARGINS["top"] - 0.025)
     fig.text(0.5, 0.005, basis_line(frame), ha="center", va="bottom", fontsize=7,
              color="#555555", parse_math=False)  # fmt: skip
     ax_co2, ax_quality, ax_time, ax_per_point = axes.ravel()
@@ -327,6 +331,15 @@ def _quality_panel(
     ax.set_ylabel(f"CO2 ({mass_suffix})")
     if lower_is_better:
         ax.invert_xaxis()
+
+
+def mark_what_if(fig, comparison: Comparison, y: float) -> bool:
+    """Under the title of a re-priced comparison's figure, its what-if caption (True if so)."""
+    if not comparison.what_if:
+        return False
+    fig.text(0.5, y, comparison.what_if, ha="center", va="top", fontsize=9, fontweight="bold",
+             color=WHAT_IF_COLOUR, parse_math=False, gid="what-if")  # fmt: skip
+    return True
 
 
 def figure_to_png_bytes(fig, dpi: int = 72) -> bytes:

@@ -1,5 +1,8 @@
-"""The comparison panel: ipywidgets wiring only (the table, figure and numbers come from
-:mod:`.table`, :mod:`.figure` and ``compare``).
+"""The comparison panel: ipywidgets wiring only (the table, figures and numbers come from
+:mod:`.table`, :mod:`.figure`, :mod:`.bubbles` and ``compare``).
+
+Controls: metric, sort, and "priced at" (a what-if: ``compare(rows, priced_at=...)``, the
+table and figures captioned so). The bubble chart is shown once some run has a model size.
 
 It never holds up the kernel. A recorded run (the session's listener, on the kernel's main
 thread) only marks the panel stale and wakes a worker thread; the worker reads the session's
@@ -20,33 +23,27 @@ from __future__ import annotations
 
 import base64
 import html
-import math
-import sys
-import threading
-import time
 from typing import Any
 
+import pandas as pd
+
 from ..compare.comparison import Comparison, compare
-from ..compare.tradeoffs import is_lower_better
+from ..compare.pricing import country_choices
+from ..compare.tradeoffs import FIXED_COLUMNS, is_lower_better
 from ..errors import PanelWarning, warn
-from ..measure import counters
-from . import figure, table
+from . import bubbles, figure, table
 from .frontend import jupyter_frontend
+from .refresher import BackgroundRefresh
 from .status import footer_html
 
 __all__ = ["CarbonPanel", "footer_html", "show_panel"]
 
 FIGURE_DPI = 72
-TABLE_MIN_INTERVAL_S = 0.25  # refresh rate of the table during one cell's loop of runs
 RUN_ORDER = ""
-IDLE_WAIT_S = 30.0
-# While the worker draws, Python hands the GIL over every WORKER_SWITCH_INTERVAL_S instead of
-# its default 5 ms, so the kernel's main thread (a new cell arriving) waits at most about that
-# long each time it needs the interpreter. Measured: benchmarks/bench_panel.py.
-WORKER_SWITCH_INTERVAL_S = 0.0005
+AS_MEASURED = ""
 
 
-class CarbonPanel:
+class CarbonPanel(BackgroundRefresh):
     """Live comparison of this session's runs: metric chooser, sortable table, figure, footer.
 
     ``session`` needs ``read_runs()``, ``add_listener(fn)``, ``remove_listener(fn)`` and
@@ -60,38 +57,30 @@ class CarbonPanel:
         session: Any,
         shell: Any = None,
         metric: str | None = None,
+        priced_at: str = "",
         source: Any = None,
         refresh_every_s: float | None = None,
     ) -> None:
         """``source``: a callable returning the rows to show (default: the session's runs);
-        the shared panel passes the MLflow experiment's and a ``refresh_every_s``."""
+        the shared panel passes the MLflow experiment's, and a ``refresh_every_s``."""
         import ipywidgets as widgets
 
         self.session = session
         self.shell = shell
         self.metric = metric
-        self.source = source or session.read_runs
+        self.source = source  # None: the session's runs, read anew each time
         self.shared = source is not None
-        self.refresh_every_s = refresh_every_s
-        self._next_reload = math.inf if refresh_every_s is None else 0.0
         self.group_by = "label"
-        self._rows = _empty_rows()
+        self._rows = pd.DataFrame(columns=list(FIXED_COLUMNS))
+        self.priced_at = priced_at or AS_MEASURED  # a location name; "" = as measured
         self.comparison: Comparison = compare(self._rows)
         self.png = b""
+        self.bubbles_png = b""
         self.refreshes = 0  # comparisons computed (one per refresh, shared by table and figure)
         self.figure_runs = 0  # runs in the comparison the figure last showed
-        self.last_error: str | None = None
+        self._init_refresh(refresh_every_s)
         self._error_reported = False
         self._updating = False
-        self._closed = False
-        # Work for the worker (guarded by _wake): what is stale, what may be drawn now.
-        self._wake = threading.Condition()
-        self.table_stale = False
-        self.figure_stale = True
-        self._figure_due = False
-        self._sort_due = False
-        self._busy = False
-        self._last_table_at = -math.inf
         # Bound methods kept once: unregistering needs the very objects that were registered.
         self._listener = self._on_run
         self._post_run_cell = self._on_post_run_cell
@@ -103,15 +92,23 @@ class CarbonPanel:
         self.ascending_toggle = widgets.ToggleButton(
             value=True, description="ascending", icon="sort-amount-asc", tooltip="sort direction"
         )
+        self.priced_dropdown = widgets.Dropdown(
+            description="priced at",
+            options=[("as measured", AS_MEASURED), *country_choices()],
+            value=self.priced_at,
+        )
+        self.table = widgets.HTML()
+        self.figure = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.bubbles = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.bubbles.layout.display = "none"  # until some run has a model size
+        # Shared runs: group by label, user or host; the hardware comparison once a label
+        # has runs on several hosts.
         self.group_dropdown = widgets.Dropdown(
             description="group by",
             options=[("label", "label"), ("user", "user"), ("host", "hostname")],
             value="label",
             layout=widgets.Layout(display=None if self.shared else "none"),
         )
-        self.table = widgets.HTML()
-        self.figure = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-        # The hardware comparison (labels run on several hosts): shown once there is one.
         self.hosts_figure = widgets.Image(
             format="png", layout=widgets.Layout(max_width="100%", display="none")
         )
@@ -120,30 +117,37 @@ class CarbonPanel:
         self.metric_dropdown.add_class("mlcost-metric")
         self.sort_dropdown.add_class("mlcost-sort")
         self.ascending_toggle.add_class("mlcost-ascending")
+        self.priced_dropdown.add_class("mlcost-priced-at")
         self.table.add_class("mlcost-table")
         self.figure.add_class("mlcost-figure")
-        self.footer.add_class("mlcost-footer")
+        self.bubbles.add_class("mlcost-bubbles")
         self.group_dropdown.add_class("mlcost-group")
         self.hosts_figure.add_class("mlcost-hosts-figure")
+        self.footer.add_class("mlcost-footer")
         controls = widgets.HBox(
-            [self.metric_dropdown, self.group_dropdown, self.sort_dropdown, self.ascending_toggle]
+            [
+                self.metric_dropdown,
+                self.group_dropdown,
+                self.sort_dropdown,
+                self.ascending_toggle,
+                self.priced_dropdown,
+            ]
         )
         self.widget = widgets.VBox(
-            [controls, self.table, self.figure, self.hosts_figure, self.footer]
+            [controls, self.table, self.figure, self.bubbles, self.hosts_figure, self.footer]
         )
         self.widget.add_class("mlcost-panel")
 
         self.metric_dropdown.observe(self._on_metric_change, names="value")
-        self.group_dropdown.observe(self._on_group_change, names="value")
         self.sort_dropdown.observe(self._on_sort_change, names="value")
         self.ascending_toggle.observe(self._on_sort_change, names="value")
+        self.priced_dropdown.observe(self._on_priced_change, names="value")
+        self.group_dropdown.observe(self._on_group_change, names="value")
         self.refresh(figure=True)  # synchronous: the display shows a complete panel
         session.add_listener(self._listener)
-        self._worker = None
         if shell is not None:
             shell.events.register("post_run_cell", self._post_run_cell)
-            self._worker = threading.Thread(target=self._work, name="mlcost-panel", daemon=True)
-            self._worker.start()
+            self._start_worker()
 
     @property
     def frame(self):
@@ -163,12 +167,17 @@ class CarbonPanel:
             self.refresh_figure()
 
     def refresh_figure(self) -> None:
-        """Draw the four-panel figure of the current comparison into the Image widget, and the
-        hardware comparison when a label has runs on several hosts."""
-        drawn = figure.plot_tradeoffs(self.comparison)
+        """Draw the four-panel figure (and the bubble chart, once runs have sizes) of the
+        current comparison into the Image widgets."""
+        comparison = self.comparison
+        drawn = figure.plot_tradeoffs(comparison)
         self.png = figure.figure_to_png_bytes(drawn, FIGURE_DPI)
         self.figure.value = self.png
-        self.figure_runs = len(self.comparison.frame)
+        self.bubbles_png = bubbles.bubble_png(comparison, FIGURE_DPI)
+        if self.bubbles_png:
+            self.bubbles.value = self.bubbles_png
+        self.bubbles.layout.display = None if self.bubbles_png else "none"
+        self.figure_runs = len(comparison.frame)
         if "hostname" in self._rows.columns and self._rows["hostname"].nunique() > 1:
             from ..compare.hosts import host_comparison
             from .hosts import plot_hosts
@@ -182,21 +191,11 @@ class CarbonPanel:
     def _compare(self) -> Comparison:
         from ..compare.hosts import regroup
 
-        self._rows = rows = self.source()
+        self._rows = rows = (self.source or self.session.read_runs)()
         if self.group_by != "label" and self.group_by in rows.columns:
             rows = regroup(rows, self.group_by)
         metric = self.metric if self.metric in rows.columns else None
-        return compare(rows, metric)
-
-    def reload(self) -> None:
-        """Read the rows again and redraw everything (after ``%carbon sync``; the shared
-        panel also does it every ``refresh_every_s``)."""
-        if self._worker is None:
-            self._refresh_now(figure=True)
-            return
-        with self._wake:
-            self.figure_stale = True
-        self._request(table_now=True, figure_now=True)
+        return compare(rows, metric, priced_at=self.priced_at or None)
 
     def _update_controls(self) -> None:
         self._updating = True
@@ -239,88 +238,6 @@ class CarbonPanel:
             )
         return line
 
-    # -- the worker ---------------------------------------------------------------------------
-
-    def _request(
-        self, table_now: bool = False, figure_now: bool = False, sort_now: bool = False
-    ) -> None:
-        with self._wake:
-            self.table_stale = self.table_stale or table_now or sort_now
-            self._sort_due = self._sort_due or sort_now
-            self._figure_due = self._figure_due or figure_now
-            self._wake.notify()
-
-    def _work(self) -> None:
-        counters.own_threads.add_current()
-        try:
-            while True:
-                with self._wake:
-                    while not self._closed and not self._has_work():
-                        if time.monotonic() >= self._next_reload:  # the shared panel's timer
-                            self._next_reload = time.monotonic() + self.refresh_every_s
-                            self.table_stale = self.figure_stale = self._figure_due = True
-                            continue
-                        self._wake.wait(timeout=self._table_wait_s())
-                    if self._closed:
-                        return
-                    draw = self._figure_due and self.figure_stale
-                    self._figure_due = False
-                    self._sort_due = False
-                    self.table_stale = False
-                    if draw:
-                        self.figure_stale = False
-                    self._busy = True
-                self._guarded(figure=draw)
-                self._last_table_at = time.perf_counter()
-                with self._wake:
-                    self._busy = False
-                    self._wake.notify_all()
-        finally:
-            counters.own_threads.discard_current()
-
-    def _has_work(self) -> bool:
-        if self._figure_due and self.figure_stale:
-            return True
-        if self._sort_due:
-            return True
-        throttle_over = time.perf_counter() - self._last_table_at >= TABLE_MIN_INTERVAL_S
-        return self.table_stale and throttle_over
-
-    def _table_wait_s(self) -> float | None:
-        reload_s = self._next_reload - time.monotonic()
-        if not self.table_stale:
-            return None if math.isinf(reload_s) else max(reload_s, 0.001)
-        wait_s = max(TABLE_MIN_INTERVAL_S - (time.perf_counter() - self._last_table_at), 0.001)
-        return min(wait_s, max(reload_s, 0.001))
-
-    def _guarded(self, figure: bool) -> None:
-        default_interval_s = sys.getswitchinterval()
-        sys.setswitchinterval(min(default_interval_s, WORKER_SWITCH_INTERVAL_S))
-        try:
-            self.refresh(figure=figure)
-            self.last_error = None
-        except Exception as error:  # never break the kernel because of the panel
-            self.last_error = f"{type(error).__name__}: {error}"
-            try:
-                self.footer.value = self._footer()
-            except Exception:
-                pass
-        finally:
-            sys.setswitchinterval(default_interval_s)
-
-    def wait_idle(self, timeout_s: float = IDLE_WAIT_S) -> bool:
-        """Wait until the worker has done everything asked of it so far; True when it has."""
-        if self._worker is None:
-            return True
-        deadline = time.monotonic() + timeout_s
-        with self._wake:
-            while self._busy or self.table_stale or (self._figure_due and self.figure_stale):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._wake.wait(timeout=min(left, 0.05))
-        return True
-
     # -- events (main thread: cheap, never draws) ---------------------------------------------
 
     def _on_run(self, run: Any = None) -> None:
@@ -350,18 +267,30 @@ class CarbonPanel:
         if self._updating or change["new"] is None:
             return
         self.metric = change["new"]
+        self._redraw_all()
+
+    def _on_priced_change(self, change: dict) -> None:
+        """Priced at another location (or as measured): table and figures re-priced."""
+        self.priced_at = change["new"] or AS_MEASURED
+        self._redraw_all()
+
+    def _on_group_change(self, change: dict) -> None:
+        if self._updating or change["new"] is None:
+            return
+        self.group_by = change["new"]
+        self._redraw_all()
+
+    def reload(self) -> None:
+        """Read the rows again and redraw everything (after ``%carbon sync``)."""
+        self._redraw_all()
+
+    def _redraw_all(self) -> None:
         if self._worker is None:
             self._refresh_now(figure=True)
             return
         with self._wake:
             self.figure_stale = True
         self._request(table_now=True, figure_now=True)
-
-    def _on_group_change(self, change: dict) -> None:
-        if self._updating or change["new"] is None:
-            return
-        self.group_by = change["new"]
-        self.reload()
 
     def _on_sort_change(self, change: dict) -> None:
         if self._updating:
@@ -378,9 +307,7 @@ class CarbonPanel:
         """Stop listening to the session and the shell, stop the worker (idempotent);
         optionally close the widgets."""
         if not self._closed:
-            with self._wake:
-                self._closed = True
-                self._wake.notify_all()
+            self._stop_worker()
             try:
                 self.session.remove_listener(self._listener)
             except (ValueError, KeyError):
@@ -390,21 +317,15 @@ class CarbonPanel:
                     self.shell.events.unregister("post_run_cell", self._post_run_cell)
                 except ValueError:
                     pass
-            if self._worker is not None and self._worker is not threading.current_thread():
-                self._worker.join(timeout=IDLE_WAIT_S)
+            self._join_worker()
         if close_widgets:
             self._close_widgets()
 
-    def _close_widgets(self) -> None:
-        for child in (self.widget, *self._all_children(self.widget)):
-            child.close()
-
-    def _all_children(self, box) -> list:
-        found = []
+    def _close_widgets(self, box=None) -> None:
+        box = self.widget if box is None else box
         for child in getattr(box, "children", ()):
-            found.append(child)
-            found.extend(self._all_children(child))
-        return found
+            self._close_widgets(child)
+        box.close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
@@ -414,18 +335,11 @@ class CarbonPanel:
         return bundle
 
 
-def _empty_rows():
-    import pandas as pd
-
-    from ..store.schema import FRAME_COLUMNS
-
-    return pd.DataFrame(columns=list(FRAME_COLUMNS))
-
-
 def show_panel(
     session: Any, shell: Any = None, source: Any = None, refresh_every_s: float | None = None
 ) -> CarbonPanel | None:
     """Display the live panel in a notebook and return it; in a terminal, print the text table.
+    ``source``/``refresh_every_s``: the shared panel's rows (see :class:`CarbonPanel`).
 
     Returns None when there is no widget frontend (terminal IPython, plain Python).
     """

@@ -71,6 +71,7 @@ def table_columns(comparison: Comparison) -> list[Column]:
         Column("emissions_kg", "CO2", "mass_kg", "CO2-equivalent emissions"),
         Column("emissions_kg_sd", "CO2 sd", "mass_kg", "standard deviation over the repeats"),
         Column("quality", "quality", "text", "how far to trust the row (README: quality)"),
+        Column("model_size", "model size", "count", "numbers the model stores (model_size)"),
     ]
     columns += [Column(m, m, "number", "metric logged by the run") for m in comparison.metrics]
     if comparison.metric is not None:
@@ -110,6 +111,7 @@ OPTIONAL_COLUMNS = {
     "n": lambda frame: bool((frame["n"] > 1).any()),
     "emissions_kg_sd": lambda frame: len(_finite(frame, "emissions_kg_sd")) > 0,
     "static_energy_kwh": lambda frame: bool((_finite(frame, "static_energy_kwh") > 0).any()),
+    "model_size": lambda frame: len(_finite(frame, "model_size")) > 0,
     "quality": lambda frame: bool(frame["quality"].isin(["short", "busy machine", "noisy"]).any()),
 }
 
@@ -174,12 +176,14 @@ _TABLE_CSS = """
 .mlcost-table-grid tr.mlcost-failed td{background:#fde8e8;color:#8a1c1c}
 .mlcost-table-grid tr.mlcost-running td{color:#777;font-style:italic}
 .mlcost-table-grid tr.mlcost-best td{font-weight:bold}
+.mlcost-whatif{font-weight:bold;color:#b35806;margin:2px 0 4px}
 </style>
 """
 
 
 def html_table(comparison: Comparison, sort_by: str | None = None, ascending: bool = True) -> str:
-    """The comparison table as an HTML fragment (CSS classes prefixed ``mlcost-``), all escaped.
+    """The comparison table as an HTML fragment (CSS classes prefixed ``mlcost-``), all escaped;
+    a re-priced comparison is captioned as a what-if (``mlcost-whatif``).
 
     Failed, interrupted and lost runs get the row class ``mlcost-failed``; the best trade-off
     gets ``mlcost-best`` and a star.
@@ -225,8 +229,11 @@ def html_table(comparison: Comparison, sort_by: str | None = None, ascending: bo
             css = ' class="mlcost-num"' if column.kind not in TEXT_KINDS else ""
             cells.append(f"<td{css}>{text}</td>")
         rows.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
+    caption = ""
+    if comparison.what_if:
+        caption = f'<div class="mlcost-whatif">{html.escape(comparison.what_if)}</div>'
     return (
-        f'{_TABLE_CSS}<div class="mlcost-table-wrap"><table class="mlcost-table-grid">'
+        f'{_TABLE_CSS}{caption}<div class="mlcost-table-wrap"><table class="mlcost-table-grid">'
         f"<thead><tr>{''.join(header_cells)}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
@@ -285,4 +292,6 @@ def text_table(comparison: Comparison, sort_by: str | None = None, ascending: bo
             cells.append(value.rjust(width) if numeric else value.ljust(width))
         lines.append("  ".join(cells).rstrip())
     lines.append(basis)
+    if comparison.what_if:
+        lines.insert(0, comparison.what_if)
     return "\n".join(lines)
