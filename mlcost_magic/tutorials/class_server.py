@@ -31,6 +31,7 @@ START_TIMEOUT_S = 90.0
 AUTH_SECRET_ENV = "MLFLOW_FLASK_SERVER_SECRET_KEY"
 JOB_EXECUTION_ENV = "MLFLOW_SERVER_ENABLE_JOB_EXECUTION"
 ALL_INTERFACES = ("0.0.0.0", "::", "")
+ALLOWED_HOSTS_ENV = "MLFLOW_SERVER_ALLOWED_HOSTS"
 LOOPBACK_HOSTS = "localhost:*,127.0.0.1:*"
 
 # Leads the server's process group when stop_with_caller is set: runs `mlflow server` as its
@@ -107,8 +108,6 @@ class ClassServer:
         ]
         if self.auth_config is not None:
             command += ["--app-name", "basic-auth"]
-        if self.allowed_hosts:  # it replaces MLflow's default list: keep this machine's names
-            command += ["--allowed-hosts", f"{self.allowed_hosts},{LOOPBACK_HOSTS}"]
         return command
 
     def start(self) -> ClassServer:
@@ -118,6 +117,8 @@ class ClassServer:
             env.setdefault(AUTH_SECRET_ENV, os.urandom(16).hex())
         if not self.job_execution:
             env[JOB_EXECUTION_ENV] = "false"
+        if self.allowed_hosts:  # the environment: MLflow refuses --allowed-hosts with gunicorn
+            env[ALLOWED_HOSTS_ENV] = f"{self.allowed_hosts},{LOOPBACK_HOSTS}"  # replaces its list
         command = self.command()
         if self.stop_with_caller:
             command = [sys.executable, "-c", _STOP_WITH_CALLER, str(os.getpid()), *command]
@@ -206,20 +207,23 @@ def main(argv: list[str] | None = None) -> int:
         allowed_hosts=args.allowed_hosts,
         job_execution=False,
     )
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even where started ignoring it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service manager's stop
     print(f"starting MLflow on {args.host}:{args.port}, runs in {server.folder / 'mlflow.db'}")
-    server.start()
-    if args.host not in ALL_INTERFACES:
-        print(f"listening at {server.uri} (this machine only: --host 0.0.0.0 for a class)")
-    elif args.allowed_hosts:
-        print(f"hand out http://{args.allowed_hosts.split(',')[0]}")
-    else:
-        print(
-            f"hand out http://<this machine's private IP address>:{server.port} (10.*, "
-            f"172.16-31.*, 192.168.*); to hand out a name such as {socket.gethostname()}, "
-            f"restart with --allowed-hosts {socket.gethostname()}:{server.port}"
-        )
-    print("Ctrl-C stops it")
     try:
+        server.start()
+        if args.host not in ALL_INTERFACES:
+            print(f"listening at {server.uri} (this machine only: --host 0.0.0.0 for a class)")
+        elif args.allowed_hosts:
+            print(f"hand out http://{args.allowed_hosts.split(',')[0]}")
+        else:
+            name = socket.gethostname()
+            print(
+                f"hand out http://<this machine's private IP address>:{server.port} (10.*, "
+                f"172.16-31.*, 192.168.*); to hand out a name such as {name}, restart with "
+                f"--allowed-hosts {name}:{server.port}"
+            )
+        print("Ctrl-C stops it", flush=True)
         return server.process.wait()
     except KeyboardInterrupt:
         return 0
