@@ -27,6 +27,7 @@ METRICS = (
     "emissions_kg",
     "carbon_intensity_g_per_kwh",
     "inferences",
+    "model_size",
 )
 PER_1K_INFERENCES = dict(zip(INFERENCE_COLUMNS, ("energy_kwh", "emissions_kg"), strict=True))
 # Ledger column -> MLflow param name (the versions are named for what they version).
@@ -63,7 +64,7 @@ OUR_TAGS = (
 TAG_PREFIX = "mlcost."
 RUN_ID_TAG = "mlcost.run_id"
 MLFLOW_STATUS = {"ok": "FINISHED", "error": "FAILED"}  # interrupted, capped, lost: KILLED
-INTEGER_COLUMNS = frozenset({"cpu_count", "threads", "repeat", "inferences"})
+INTEGER_COLUMNS = frozenset({"cpu_count", "threads", "repeat", "inferences", "model_size"})
 FLOAT_PARAMS = frozenset({"pue", "cpu_power_w_per_thread", "ram_power_w_per_gb", "static_power_w"})
 MAX_VALUE_CHARS = 5000  # below MLflow's param (6,000) and tag (8,000) limits
 
@@ -169,8 +170,9 @@ def from_mlflow(run: dict) -> dict[str, Any] | None:
     for name in METRICS:
         value = metrics.pop(name, None)
         row[name] = None if value is None else float(value)
-    if row["inferences"] is not None:
-        row["inferences"] = int(row["inferences"])
+    for name in ("inferences", "model_size"):
+        if row[name] is not None:
+            row[name] = int(row[name])
     for name in INFERENCE_COLUMNS:  # derived again by compare, from energy and inferences
         metrics.pop(name, None)
     row["label"] = info.get("run_name") or tags.get("mlflow.runName")

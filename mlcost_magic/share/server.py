@@ -18,7 +18,8 @@ from . import mlflow_rows
 from .target import Target, redact
 
 API = "/api/2.0/mlflow/"
-REQUEST_TIMEOUT_S = 5.0
+REQUEST_TIMEOUT_S = 5.0  # the background pusher's: it retries anyway
+WAITING_REQUEST_TIMEOUT_S = 30.0  # %carbon sync and reads, where the user chose to wait
 SEARCH_PAGE_RUNS = 5000
 
 

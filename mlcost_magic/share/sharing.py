@@ -12,7 +12,7 @@ from ..errors import ShareWarning, warn
 from ..store.ledger import Ledger
 from .pusher import Pusher, PushResult
 from .queue import SyncQueue
-from .server import MlflowServer, ServerError
+from .server import WAITING_REQUEST_TIMEOUT_S, MlflowServer, ServerError
 from .target import Target, redact_uri
 
 WARNING_CHECK_EVERY_S = 1.0
@@ -89,7 +89,9 @@ class Sharing:
         queue the ledger's earlier runs that had no target. Returns what this call pushed, how
         many still wait, and how many it adopted."""
         adopted = self.queue.adopt_all() if adopt_all else 0
-        pusher = Pusher(self.ledger, self.target)
+        pusher = Pusher(
+            self.ledger, self.target, MlflowServer(self.target, WAITING_REQUEST_TIMEOUT_S)
+        )
         total = PushResult()
         waiting = self.queue.counts()["waiting"]
         progressed_at = time.monotonic()
@@ -146,7 +148,7 @@ def read_shared_runs(target: Target, experiment: str | None = None):
     from .mlflow_rows import from_mlflow
 
     target = target.with_experiment(experiment)
-    server = MlflowServer(target)
+    server = MlflowServer(target, WAITING_REQUEST_TIMEOUT_S)
     try:
         runs = server.search(server.experiment_id(create=False))
     except ServerError as error:

@@ -152,11 +152,12 @@ class ClassServer:
         raise RuntimeError(f"mlflow server at {self.uri} was not healthy within {timeout_s:g} s")
 
     def stop(self) -> None:
-        """Stop the server's whole process group (SIGTERM, then SIGKILL after 10 s)."""
+        """Stop the server's whole process group: SIGINT (gunicorn's quick shutdown; its
+        graceful one waits on idle keep-alive clients), then SIGKILL after 10 s."""
         if self.process is None:
             return
         try:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, signal.SIGINT)
             self.process.wait(timeout=10)
         except ProcessLookupError:
             pass
