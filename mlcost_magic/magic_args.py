@@ -116,6 +116,7 @@ def line_parser() -> MagicArgumentParser:
     report.add_argument("--all", action="store_true", help="every session in the ledger")
     report.add_argument("--metric", help="quality metric (default: accuracy, else the first)")
     report.add_argument("--at", metavar="LOCATION", help=AT_HELP)
+    _shared_options(report)
     whatif = commands.add_parser("whatif", help="the runs' CO2 at other grids (same energy)")
     whatif.add_argument(
         "locations",

@@ -383,3 +383,6 @@ def test_other_peoples_labels_are_text_in_the_teachers_table(shell, server, expe
     assert label in shared["label"].tolist()
     assert "<img" not in markup and "&lt;img src=x onerror=alert(1)&gt;" in markup
     assert "<script>" not in markup
+    shell.run_line_magic("carbon", "report class.html --mlflow")
+    report = (session.ledger.path.parent / "class.html").read_text()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in report and "<img src=x" not in report
