@@ -327,28 +327,25 @@ def track(
     return current_session().track(label, tags, quiet=quiet)
 
 
-def log_metric(name: str, value: float) -> None:
-    """Attach a metric to the run in progress (the innermost tracked cell or block)."""
+def _run_in_progress(call: str) -> Run:
     session = _active_session
     run = session.active_run if session is not None else None
     if run is None:
         raise RuntimeError(
-            "log_metric() needs a run in progress: call it inside a %%carbon cell or a "
+            f"{call}() needs a run in progress: call it inside a %%carbon cell or a "
             "`with mlcost_magic.track(...)` block"
         )
-    run.log_metric(name, value)
+    return run
+
+
+def log_metric(name: str, value: float) -> None:
+    """Attach a metric to the run in progress (the innermost tracked cell or block)."""
+    _run_in_progress("log_metric").log_metric(name, value)
 
 
 def log_size(size: int) -> None:
     """Record the model size of the run in progress: ``log_size(model_size(model))``."""
-    session = _active_session
-    run = session.active_run if session is not None else None
-    if run is None:
-        raise RuntimeError(
-            "log_size() needs a run in progress: call it inside a %%carbon cell or a "
-            "`with mlcost_magic.track(...)` block"
-        )
-    run.log_size(size)
+    _run_in_progress("log_size").log_size(size)
 
 
 def repeat(
