@@ -386,3 +386,37 @@ def test_other_peoples_labels_are_text_in_the_teachers_table(shell, server, expe
     shell.run_line_magic("carbon", "report class.html --mlflow")
     report = (session.ledger.path.parent / "class.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in report and "<img src=x" not in report
+
+
+def _pushers_of(ledger_path) -> list[int]:
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "mlcost_magic.share.pusher" in cmdline and str(ledger_path) in cmdline:
+            found.append(process.info["pid"])
+    return found
+
+
+def test_the_background_pusher_is_detached_and_ends_with_its_session(ledger_path):
+    """Not a child of the kernel (its CPU is never charged to a cell), and gone once the
+    session closes, after its last bounded attempt (here: a refused port)."""
+    import psutil
+
+    from mlcost_magic.measure.settings import Settings
+    from mlcost_magic.session import Session
+
+    uri = f"http://127.0.0.1:{free_port()}"
+    session = Session(Settings(ledger_path=ledger_path, mlflow_tracking_uri=uri))
+    deadline = time.monotonic() + 10
+    while not _pushers_of(ledger_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (pid,) = _pushers_of(ledger_path)
+    children = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert pid not in children
+    session.close()
+    deadline = time.monotonic() + 30
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
