@@ -441,6 +441,9 @@ def test_inference_cost(execute):
     assert int(sizes["KNN"].replace(",", "")) == 8_000 * 20
     largest = max(sizes, key=lambda name: int(sizes[name].replace(",", "")))
     assert f"Largest model: **{largest.strip()}**" in learned
+    recorded = training["model_size"]  # run.log_size: in the ledger, as printed
+    assert {name.strip(): int(n.replace(",", "")) for name, n in sizes.items()} == dict(recorded)
+    assert inference["model_size"].isna().all()
     assert "image/png" in nb.output_types("figure"), "the bubble chart was not shown"
 
 
