@@ -146,12 +146,106 @@ print(
 # %carbon plot
 
 # %% [markdown]
+# ## One thread or all: when does parallelism save energy?
+#
+# The MLCost study found that bigger machines draw more power per second but finish
+# sooner. Whether finishing sooner saves energy depends on what the machine draws while
+# it works at all: its *static* (idle) power, paid for every second of wall time. Here we
+# train the same forest on one CPU thread (`%%carbon --threads 1`: scikit-learn's
+# `n_jobs=-1` workers follow it) and on all of them, first as mlcost-magic measures by
+# default (no static power), then with 20 W of static power charged for each second
+# (`%config CarbonMagics.static_power_w = 20`; `%carbon baseline` measures yours where
+# RAPL is readable).
+
+# %%
+HARDWARE_RF = {"n_estimators": 80, "max_depth": 12, "n_jobs": -1, "random_state": 0}
+
+# %%
+# %%carbon "RF, 1 thread" --threads 1
+hw_model = RandomForestClassifier(**HARDWARE_RF).fit(X_train, y_train)
+# %%
+# %%carbon "RF, all threads"
+hw_model = RandomForestClassifier(**HARDWARE_RF).fit(X_train, y_train)
+# %%
+# %config CarbonMagics.static_power_w = 20
+
+# %%
+# %%carbon "RF, 1 thread, 20 W static" --threads 1
+hw_model = RandomForestClassifier(**HARDWARE_RF).fit(X_train, y_train)
+# %%
+# %%carbon "RF, all threads, 20 W static"
+hw_model = RandomForestClassifier(**HARDWARE_RF).fit(X_train, y_train)
+# %%
+# %config CarbonMagics.static_power_w = 0
+
+# %% [markdown]
+# The four runs from the ledger: wall time, CPU-seconds (busy time summed over threads),
+# energy, and mean power (energy / time).
+
+# %% tags=["hardware"]
+import os
+
+import pandas as pd
+
+all_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+hw_runs = mlcost_magic.current_session().read_runs()
+hw_runs = hw_runs[hw_runs["label"].str.startswith("RF, ")].set_index("label")
+hardware = pd.DataFrame(
+    {
+        "threads": hw_runs["threads"].fillna(all_threads).astype(int),
+        "static_power_w": hw_runs["static_power_w"],
+        "time_s": hw_runs["duration_s"],
+        "cpu_seconds": hw_runs["cpu_seconds"],
+        "energy_mwh": hw_runs["energy_kwh"] * 1e6,
+        "static_mwh": hw_runs["static_energy_kwh"] * 1e6,
+        "mean_power_w": hw_runs["energy_kwh"] * 3.6e6 / hw_runs["duration_s"],
+    }
+)
+hardware.round(3)
+
+
+# %% tags=["hardware-learned"]
+def pair(static_w: float) -> str:
+    """One line on 1 thread vs all threads at one static power, from the measured runs."""
+    runs = hardware[hardware["static_power_w"] == static_w]
+    one, many = runs[runs["threads"] == 1].iloc[0], runs[runs["threads"] > 1].iloc[0]
+    ratio = many["energy_mwh"] / one["energy_mwh"]
+    if ratio < 0.95:
+        energy = f"**{1 - ratio:.0%} less energy**"
+    elif ratio > 1.05:
+        energy = f"**{ratio - 1:.0%} more energy**"
+    else:
+        energy = "**about the same energy** (within 5 %)"
+    return (
+        f"- {'No static power' if static_w == 0 else f'{static_w:g} W static'}: all "
+        f"{int(many['threads'])} threads took {many['time_s']:.2f} s against "
+        f"{one['time_s']:.2f} s on one ({one['time_s'] / many['time_s']:.2f}x sooner), "
+        f"drew {many['mean_power_w']:.1f} W against {one['mean_power_w']:.1f} W, and used "
+        f"{energy}: {many['energy_mwh']:.2f} against {one['energy_mwh']:.2f} mWh."
+    )
+
+
+static = hardware[hardware["static_power_w"] > 0]
+share = static["static_mwh"] / static["energy_mwh"]
+method = ", ".join(hw_runs["method"].unique())
+Markdown(
+    "\n".join([pair(0.0), pair(20.0)])
+    + f"\n- With 20 W static, static power was {share[static['threads'] == 1].iloc[0]:.0%} "
+    f"of the 1-thread run's energy and {share[static['threads'] > 1].iloc[0]:.0%} of the "
+    "all-threads run's."
+    + f"\n\nMeasured by: {method}. The busy threads' energy follows the CPU-seconds, "
+    "which the same work needs however many threads share it; static power follows the wall "
+    "time, which more threads cut. So parallelism saves energy when static power is a large "
+    "part of the draw, and otherwise mostly saves time."
+)
+
+# %% [markdown]
 # ## Try this
 #
 # * Add an `"XL RF"` with 400 trees and no depth limit to `SIZES` and run the notebook
 #   again (Kernel > Restart & Run All). Does it move the most efficient model?
-# * Set `n_jobs=1` in the loop: the run takes longer. Does it use more energy, or only
-#   more time?
+# * Set the static power to your machine's idle draw (`%carbon baseline`, or its data
+#   sheet) in the thread section: from how many watts on do all threads save energy?
 
 # %% [markdown]
 # ## What we learned

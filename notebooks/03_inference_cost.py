@@ -33,9 +33,7 @@
 # %% tags=["dataset"]
 import warnings
 
-import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
 from IPython.display import Markdown
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
@@ -46,7 +44,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import mlcost_magic
-from mlcost_magic.tutorials.datasets import make_rf_sizes_data, model_size
+from mlcost_magic import model_size
+from mlcost_magic.tutorials.datasets import make_rf_sizes_data
 from mlcost_magic.units import format_mass
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -61,7 +60,8 @@ print(f"Inference batch: {len(X_batch):,} rows")
 # ## Train the three models, measured
 #
 # `model_size` counts what each model stores: tree nodes for the forest, weights and
-# biases for the MLP, and the whole training set for KNN.
+# biases for the MLP, and the whole training set for KNN. `run.log_size` records it with
+# the run (in a `%%carbon` cell: `--size model`).
 
 # %% tags=["train"]
 models = {
@@ -74,14 +74,13 @@ models = {
     ),
     "KNN": make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=5)),
 }
-sizes = {}
 for name, model in models.items():
     with mlcost_magic.track(name, tags={"model": name}) as run:
         model.fit(X_train, y_train)
         acc = accuracy_score(y_test, model.predict(X_test))
         run.log_metric("accuracy", acc)
-    sizes[name] = model_size(model)
-    print(f"{name:>13}: accuracy {acc:.3f}, size {sizes[name]:,}")
+        run.log_size(model_size(model))
+    print(f"{name:>13}: accuracy {acc:.3f}, size {run.model_size:,}")
 
 # %% [markdown]
 # ## Measure inference with `track_inference`
@@ -105,44 +104,21 @@ runs = mlcost_magic.current_session().to_frame()
 ok = runs[runs["status"] == "ok"]
 training = ok[ok["kind"] == "training"].set_index("label")
 inference = ok[ok["kind"] == "inference"].set_index("label")
-summary = training[["emissions_kg", "accuracy", "accuracy_per_g_co2"]].rename(
+summary = training[["emissions_kg", "accuracy", "accuracy_per_g_co2", "model_size"]].rename(
     columns={"emissions_kg": "training_emissions_kg"}
 )
 summary["emissions_kg_per_1k_inferences"] = inference["emissions_kg_per_1k_inferences"]
-summary["model_size"] = summary.index.map(sizes)
 summary
 
 # %% [markdown]
 # ## Accuracy against training CO2, sized by model size
 #
-# Each bubble is a model; its area is the model's size.
+# `%carbon plot --size` draws one bubble per model (mlflow-emissions-sdk's chart): accuracy
+# against its training CO2, the bubble's area proportional to the size the run recorded.
+# The inference runs recorded no size and no accuracy, so they are not drawn.
 
 # %% tags=["figure"]
-fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
-bubbles = summary.reset_index()
-bubbles["training_co2_mg"] = bubbles["training_emissions_kg"] * 1e6
-sns.scatterplot(
-    data=bubbles,
-    x="training_co2_mg",
-    y="accuracy",
-    size="model_size",
-    hue="label",
-    sizes=(150, 3000),
-    alpha=0.45,
-    legend=False,
-    ax=ax,
-)
-for _, point in bubbles.iterrows():
-    text = f"{point['label']}\n{point['model_size']:,} numbers"
-    xy = (point["training_co2_mg"], point["accuracy"])
-    ax.annotate(text, xy, ha="center", va="center", fontsize=9)
-ax.margins(x=0.3, y=0.3)
-ax.set(
-    xlabel="training CO2 (mg)",
-    ylabel="test accuracy",
-    title="Accuracy vs training CO2 (bubble area grows with model size)",
-)
-plt.show()
+# %carbon plot --size
 
 # %% [markdown]
 # ## Try this

@@ -315,18 +315,73 @@ def test_random_forest_sizes(execute):
         assert (loop["tags"]["n_estimators"], loop["tags"]["max_depth"]) == (trees, depth)
         # Same model, same seed, same data: both ways score the same.
         assert runs["accuracy"].nunique() == 1 and 0 < runs["accuracy"].iloc[0] <= 1
-    assert set(nb.runs["label"]) == set(sizes)
+    assert set(nb.runs["label"]) == set(sizes) | set(HARDWARE_RUNS)
+    sized = nb.runs[nb.runs["label"].isin(sizes)]
     # Four times the trees, deeper: clearly more CPU work and energy.
-    by_label = nb.runs.groupby("label")["energy_kwh"].mean()
+    by_label = sized.groupby("label")["energy_kwh"].mean()
     assert by_label["Large RF"] > by_label["Small RF"]
 
-    means = nb.runs.groupby("label")[["emissions_kg", "emissions_kg_per_accuracy_point"]].mean()
+    means = sized.groupby("label")[["emissions_kg", "emissions_kg_per_accuracy_point"]].mean()
     learned = nb.text("learned")
     assert bold(learned, " emitted the most CO2") == means["emissions_kg"].idxmax()
     best = means["emissions_kg_per_accuracy_point"].idxmin()
     assert bold(learned.split("carbon-efficient")[1], ".") == best
     assert f"Most carbon-efficient: {best}," in nb.text_of("best = ")
     assert "image/png" in nb.output_types("figure"), "the four-panel figure was not shown"
+
+
+# label -> (threads recorded, static power in W) of the thread section
+HARDWARE_RUNS = {
+    "RF, 1 thread": (1, 0.0),
+    "RF, all threads": (None, 0.0),
+    "RF, 1 thread, 20 W static": (1, 20.0),
+    "RF, all threads, 20 W static": (None, 20.0),
+}
+
+
+def test_random_forest_threads_and_static_power(execute):
+    """The MLCost hardware finding, from measured runs: the text reads the ledger's numbers."""
+    nb = execute("01_random_forest_sizes.ipynb")
+    assert_completed(nb)
+    runs = nb.runs.set_index("label").loc[list(HARDWARE_RUNS)]
+    for label, (threads, static_w) in HARDWARE_RUNS.items():
+        run = runs.loc[label]
+        assert (pd.isna(run["threads"]) and threads is None) or run["threads"] == threads, label
+        assert run["static_power_w"] == static_w
+        assert run["static_energy_kwh"] * 3.6e6 == pytest.approx(static_w * run["duration_s"])
+        if threads == 1:  # one core, whatever n_jobs=-1 asks for (the issue's 15 %)
+            assert run["cpu_seconds"] / run["duration_s"] < 1.15, label
+    # Static power is set for the second pair only, and back to 0 after it.
+    configs = [c.source for c in nb.notebook.cells if c.source.startswith("%config")]
+    assert configs == [
+        "%config CarbonMagics.static_power_w = 20",
+        "%config CarbonMagics.static_power_w = 0",
+    ]
+    text = nb.text("hardware-learned")
+    for static_w, name in ((0.0, "No static power"), (20.0, "20 W static")):
+        one = runs.loc[[lbl for lbl, v in HARDWARE_RUNS.items() if v == (1, static_w)][0]]
+        many = runs.loc[[lbl for lbl, v in HARDWARE_RUNS.items() if v == (None, static_w)][0]]
+        line = next(line for line in text.splitlines() if line.startswith(f"- {name}:"))
+        assert f"took {many['duration_s']:.2f} s against {one['duration_s']:.2f} s" in line
+        mean_w = [r["energy_kwh"] * 3.6e6 / r["duration_s"] for r in (many, one)]
+        assert f"drew {mean_w[0]:.1f} W against {mean_w[1]:.1f} W" in line
+        ratio = many["energy_kwh"] / one["energy_kwh"]
+        verdict = (
+            f"{1 - ratio:.0%} less energy"
+            if ratio < 0.95
+            else f"{ratio - 1:.0%} more energy"
+            if ratio > 1.05
+            else "about the same energy"
+        )
+        assert f"**{verdict}" in line, line
+        mwh = f"{many['energy_kwh'] * 1e6:.2f} against {one['energy_kwh'] * 1e6:.2f} mWh"
+        assert mwh in line
+    for threads, who in ((1, "1-thread"), (None, "all-threads")):
+        run = runs.loc[[lbl for lbl, v in HARDWARE_RUNS.items() if v == (threads, 20.0)][0]]
+        assert f"{run['static_energy_kwh'] / run['energy_kwh']:.0%} of the {who} run" in text
+    assert "Measured by: " in text
+    table = nb.text("hardware")
+    assert "mean_power_w" in table and "cpu_seconds" in table
 
 
 # -- 02 Random Forest vs MLP vs KNN ----------------------------------------------------------
@@ -387,6 +442,9 @@ def test_inference_cost(execute):
     assert int(sizes["KNN"].replace(",", "")) == 8_000 * 20
     largest = max(sizes, key=lambda name: int(sizes[name].replace(",", "")))
     assert f"Largest model: **{largest.strip()}**" in learned
+    recorded = training["model_size"]  # run.log_size: in the ledger, as printed
+    assert {name.strip(): int(n.replace(",", "")) for name, n in sizes.items()} == dict(recorded)
+    assert inference["model_size"].isna().all()
     assert "image/png" in nb.output_types("figure"), "the bubble chart was not shown"
 
 

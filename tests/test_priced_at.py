@@ -91,7 +91,7 @@ def test_table_and_figure_say_they_are_a_what_if(rows):
     assert f"{intensity('world'):.0f} g CO2e/kWh (world average)" in text_table(priced)
 
 
-def test_table_and_plot_at_a_location(shell, rows, capsys):
+def test_table_plot_and_report_at_a_location(shell, rows, capsys, isolated_env):
     from matplotlib.figure import Figure
 
     capsys.readouterr()
@@ -105,6 +105,9 @@ def test_table_and_plot_at_a_location(shell, rows, capsys):
     assert isinstance(figure, Figure)
     (text,) = [t.get_text() for t in figure.texts if t.get_gid() == "what-if"]
     assert text.startswith(caption("gcp:europe-west1")) and "impact.csv" in text
+    shell.run_line_magic("carbon", f"report {isolated_env / 'priced.html'} --at DEU")
+    report = (isolated_env / "priced.html").read_text(encoding="utf-8")
+    assert f'<div class="mlcost-whatif">{caption("DEU")}</div>' in report
     with pytest.raises(UsageError) as refused:
         shell.run_line_magic("carbon", "table --at Atlantis")
     assert str(refused.value).startswith("%carbon table: unknown location 'Atlantis'")
