@@ -85,19 +85,20 @@ rehearsal.mkdir(parents=True, exist_ok=True)
 server, participants = None, []
 
 
-def end_rehearsal():
-    """Stop what this notebook started: the participants still running, the server."""
+def end_rehearsal(grace_s=10.0):
+    """Stop what this notebook started: the participants still running, the server (given
+    ``grace_s`` to shut down), and remove the rehearsal's temporary folder."""
     for process in participants:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
     if server is not None:
-        server.stop()
+        server.stop(grace_s)
     if not KEEP:
         shutil.rmtree(rehearsal, ignore_errors=True)
 
 
-atexit.register(end_rehearsal)
+atexit.register(end_rehearsal, 1.0)  # a kernel shutting down is given 2.5 s, then SIGTERM
 if CLASS_URI:
     print(f"class server: {CLASS_URI}")
 else:
@@ -203,6 +204,7 @@ for user, machine, cores in CLASSMATES:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # not yours: an interrupt of your cell leaves them be
         )
     )
     log.close()

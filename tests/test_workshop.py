@@ -244,9 +244,10 @@ def test_no_mlflow_server_is_left_running(workshop):
 
 
 def test_a_failing_cell_still_stops_the_server_and_the_participants(tmp_path):
-    """A cell that raises once everything has started leaves nothing running: the kernel's
+    """A cell that raises once everything has started leaves nothing behind: the kernel's
     exit stops the server (atexit, and the server's own watch on the kernel) and the
-    participants (atexit, and the kernel's process group)."""
+    participants (atexit, and the kernel's process group), and removes the temporary folder
+    (atexit only)."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     after = next(
         i for i, c in enumerate(notebook.cells) if "participants started" in c.get("source", "")
@@ -260,14 +261,18 @@ def test_a_failing_cell_still_stops_the_server_and_the_participants(tmp_path):
     )
     broken = tmp_path / "broken_workshop.ipynb"
     nbformat.write(notebook, broken)
+    temp = tmp_path / "tmp"  # where the kernel's tempfile puts the rehearsal's folder
+    temp.mkdir()
+    env = kernel_env(tmp_path, TMPDIR=str(temp))
     executed, _, error = notebook_runner.execute_notebook(
-        broken, workdir=tmp_path, env=kernel_env(tmp_path), cell_timeout_s=120
+        broken, workdir=tmp_path, env=env, cell_timeout_s=120
     )
     assert error is not None and "a participant's cell fails" in error
     said = outputs_text(executed.cells[after + 1])
     server, *classmates = [int(p) for p in re.search(r"PIDS ([\d ]+)", said).group(1).split()]
     assert len(classmates) == len(CLASSMATES)
     assert wait_gone([server, *classmates], server) == []
+    assert list(temp.glob("workshop-*")) == [], "the kernel's exit removed the rehearsal folder"
 
 
 OWNER = """

@@ -36,17 +36,20 @@ LOOPBACK_HOSTS = "localhost:*,127.0.0.1:*"
 
 # Leads the server's process group when stop_with_caller is set: runs `mlflow server` as its
 # child, exits with its status, and stops the whole group once its own parent (the caller) is
-# gone. It ignores SIGTERM, so stop() ends it by ending the server.
+# gone. It ignores the signals stop() sends the group, so stop() ends it by ending the server.
 _STOP_WITH_CALLER = (
     "import os, signal, subprocess, sys, time\n"
-    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "STOPS = (signal.SIGINT, signal.SIGTERM)\n"
+    "for stop in STOPS:\n"
+    "    signal.signal(stop, signal.SIG_IGN)\n"
     "caller = int(sys.argv[1])\n"
-    "def terminable():\n"
-    "    signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
-    "server = subprocess.Popen(sys.argv[2:], preexec_fn=terminable)\n"
+    "def stoppable():\n"
+    "    for stop in STOPS:\n"
+    "        signal.signal(stop, signal.SIG_DFL)\n"
+    "server = subprocess.Popen(sys.argv[2:], preexec_fn=stoppable)\n"
     "while server.poll() is None:\n"
     "    if os.getppid() != caller:\n"
-    "        os.killpg(0, signal.SIGTERM)\n"
+    "        os.killpg(0, signal.SIGINT)\n"
     "        deadline = time.monotonic() + 5\n"
     "        while server.poll() is None and time.monotonic() < deadline:\n"
     "            time.sleep(0.1)\n"
@@ -151,14 +154,14 @@ class ClassServer:
         self.stop()
         raise RuntimeError(f"mlflow server at {self.uri} was not healthy within {timeout_s:g} s")
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 10.0) -> None:
         """Stop the server's whole process group: SIGINT (gunicorn's quick shutdown; its
-        graceful one waits on idle keep-alive clients), then SIGKILL after 10 s."""
+        graceful one waits on idle keep-alive clients), then SIGKILL after ``grace_s``."""
         if self.process is None:
             return
         try:
             os.killpg(self.process.pid, signal.SIGINT)
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=grace_s)
         except ProcessLookupError:
             pass
         except subprocess.TimeoutExpired:
