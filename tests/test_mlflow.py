@@ -420,3 +420,20 @@ def test_the_background_pusher_is_detached_and_ends_with_its_session(ledger_path
     while psutil.pid_exists(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_mlflows_host_check_is_not_taken_for_bad_credentials():
+    """MLflow answers 403 with this text to a Host header it does not allow (a class handed a
+    host name); the message must point at the URL, not at the password."""
+    import requests
+
+    from mlcost_magic.share.server import MlflowServer
+    from mlcost_magic.share.target import Target
+
+    server = MlflowServer(Target("http://teacher-host:5000", "x"))
+    answer = requests.Response()
+    answer.status_code = 403
+    answer._content = b"Invalid Host header - possible DNS rebinding attack detected"
+    assert "host name in the URL" in server._http_error(answer).reason
+    answer._content = b'{"error_code": "PERMISSION_DENIED", "message": "no"}'
+    assert server._http_error(answer).reason == "credentials rejected (HTTP 403)"

@@ -100,6 +100,11 @@ class MlflowServer:
         code = payload.get("error_code", "")
         message = redact(str(payload.get("message") or response.reason or ""), self.target.uri)
         status = response.status_code
+        if status == 403 and "host header" in (message + response.text[:300]).lower():
+            return ServerError(
+                "the server refuses the host name in the URL (HTTP 403, MLflow's host check): "
+                "use its IP address, or start it with --allowed-hosts NAME:PORT"
+            )
         if status in (401, 403):
             return ServerError(f"credentials rejected (HTTP {status})")
         if status == 404 and code == "RESOURCE_DOES_NOT_EXIST":

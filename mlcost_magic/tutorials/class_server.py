@@ -75,7 +75,7 @@ class ClassServer:
         *,
         host: str = "127.0.0.1",
         allowed_hosts: str | None = None,
-        job_execution: bool = True,
+        job_execution: bool = False,
         stop_with_caller: bool = False,
     ):
         self.folder = Path(folder).absolute()
