@@ -85,14 +85,9 @@ def secrets(uri: str = "", env: Mapping[str, str] | None = None) -> list[str]:
     env = os.environ if env is None else env
     found = [env.get(name, "") for name in SECRET_ENV]
     found.append(urlsplit(uri).password or "")
-    try:  # MLflow's own reader, when it is installed and already imported (cheap then)
-        import sys
+    from .plain_http import credentials  # the environment's, else MLflow's credentials file
 
-        if "mlflow.utils.credentials" in sys.modules:
-            creds = sys.modules["mlflow.utils.credentials"].read_mlflow_creds()
-            found.append(creds.password or "")
-    except Exception:
-        pass
+    found.append(credentials()[1] or "")
     return [s for s in found if len(s) >= 3]
 
 
