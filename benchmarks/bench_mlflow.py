@@ -9,8 +9,8 @@ job runner), every figure against a baseline measured in the same run:
     with the pusher working and with it stopped; target: <= 1 ms median);
   * `%carbon sync --all` throughput (runs per second) on a backlog, against one-at-a-time
     logging with `MlflowClient` (create_run, log_batch, set_terminated);
-  * `%carbon table --mlflow` at 100 and 1,000 runs, cold (first call in a fresh kernel, MLflow's
-    import included) and warm, against the server's own `runs/search` (target: 1,000 in 3 s);
+  * `%carbon table --mlflow` at 100 and 1,000 runs, cold (first call in a fresh kernel) and
+    warm, against the server's own `runs/search` (target: 1,000 in 3 s);
   * a simulated class: 30 processes x 20 runs logging at once, each with its own ledger, user and
     host: all land, none twice, time until the last is synced, p95 added time per `track()`.
 
@@ -442,7 +442,7 @@ class ClientBaseline:
 
 
 def bench_sync(uri: str, root: Path, sizes: tuple[int, int], rounds: int, base_runs: int):
-    """The small experiment in one backlog (mlflow's import in the kernel included); the large
+    """The small experiment in one backlog (the kernel's first sync); the large
     one in `rounds` backlogs, each followed by the client baselines, so drift hits both."""
     small, large = sizes
     kernel = Kernel(root / "fill.sqlite", **sharing_env(None))
@@ -477,7 +477,7 @@ def bench_sync(uri: str, root: Path, sizes: tuple[int, int], rounds: int, base_r
     return [
         row(
             f"`%carbon sync --all` to a loopback server: {large:,} runs in {rounds} backlogs of "
-            f"{large // rounds} ({shape} a run; one kernel, mlflow already imported)",
+            f"{large // rounds} ({shape} a run; one kernel)",
             f"{rate:.1f} runs/s ({ours_s:.1f} s)",
             f"`MlflowClient` one run at a time, the same runs (create_run, log_batch, "
             f"set_terminated; {baseline.runs['bench-baseline-ours']} runs between the backlogs) "
@@ -493,7 +493,7 @@ def bench_sync(uri: str, root: Path, sizes: tuple[int, int], rounds: int, base_r
             "",
         ),
         row(
-            f"same, first sync in the kernel ({small} runs, mlflow's import included)",
+            f"same, first sync in the kernel ({small} runs)",
             f"{small / small_s:.1f} runs/s ({small_s:.1f} s)",
             f"{same:.1f} runs/s",
             f"{small / small_s / same:.2f}x",
@@ -528,7 +528,7 @@ def bench_table(uri: str, root: Path, sizes: tuple[int, int], warm: int) -> list
         rows.append(
             row(
                 f"`%carbon table --mlflow`, {size:,} runs, cold (first cell in a fresh kernel, "
-                "mlflow's import included; cell round trip with its display)",
+                "cell round trip with its display)",
                 f"{cold:.2f} s",
                 f"server's `runs/search` alone (urllib + json, median of {warm}) {base:.2f} s",
                 f"{cold / base:.1f}x",
@@ -628,8 +628,7 @@ def bench_class(uri: str, root: Path, people: int, runs: int) -> list[str]:
             f"all {expected}, none twice",
         ),
         row(
-            "same: time from 'go' until the last run is synced (each participant's pusher "
-            "imports mlflow at its first push)",
+            "same: time from 'go' until the last run is synced (a pusher per participant)",
             f"{last_synced_s:.1f} s ({expected / last_synced_s:.1f} runs/s in all)",
             f"last run recorded {last_recorded_s:.1f} s after 'go'",
             "",
