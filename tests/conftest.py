@@ -70,3 +70,19 @@ def clean_user_ns(ipython_shell):
     yield
     for name in set(ipython_shell.user_ns) - before:
         del ipython_shell.user_ns[name]
+
+
+FRANCE_BODY = "import time\ntime.sleep(0.12)\nsum(range(200_000))"
+
+
+@pytest.fixture
+def runs(shell):
+    """Three runs measured in France: two of 'Small RF', one of 'Large RF'; the ledger's rows
+    (the what-if and priced-at tests price them elsewhere)."""
+    shell._mlcost_magics.country_iso_code = "FRA"
+    run_cell(shell, f"%%carbon -q 'Small RF' --metric accuracy=0.8\n{FRANCE_BODY}")
+    run_cell(shell, f"%%carbon -q 'Small RF' --metric accuracy=0.82\n{FRANCE_BODY}")
+    run_cell(
+        shell, f"%%carbon -q 'Large RF' --metric accuracy=0.9\n{FRANCE_BODY}\nsum(range(10**6))"
+    )
+    return shell._mlcost_magics.session.read_runs()

@@ -91,13 +91,18 @@ with open(_LOG, "a", encoding="utf-8") as log:
 """
 
 
-def kernel_env(tmp: Path, **extra: str) -> dict[str, str]:
+def kernel_env(
+    tmp: Path,
+    isolated: tuple[str, ...] = ISOLATED_VARIABLES,
+    ledger_name: str = "ledger.sqlite",
+    **extra: str,
+) -> dict[str, str]:
     """This process's environment, isolated: own IPython profile, ledger, no opt-ins."""
     import os
 
-    env = {k: v for k, v in os.environ.items() if k not in ISOLATED_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in isolated}
     env["IPYTHONDIR"] = str(tmp / "ipython")
-    env["MLCOST_LEDGER"] = str(tmp / "ledger.sqlite")
+    env["MLCOST_LEDGER"] = str(tmp / ledger_name)
     env.update(extra)
     return env
 

@@ -2,7 +2,7 @@
 (table, four-panel figure, panel) marked as a what-if naming the file and year of its figure.
 
 Expected intensities are read straight from CodeCarbon's package files (``test_whatif``), and
-the expected CO2 is computed from the ledger rows of real ``%%carbon`` cells.
+the expected CO2 is computed from the ledger runs of real ``%%carbon`` cells.
 """
 
 from __future__ import annotations
@@ -26,16 +26,6 @@ BODY = "import time\ntime.sleep(0.05)\nsum(range(300_000))"
 LOCATIONS = ["POL", "swe", "world", "gcp:europe-west1"]
 
 
-@pytest.fixture
-def rows(shell):
-    """Three runs measured in France (two labels), as the ledger holds them."""
-    shell._mlcost_magics.country_iso_code = "FRA"
-    run_cell(shell, f"%%carbon -q 'Small RF' --metric accuracy=0.8\n{BODY}")
-    run_cell(shell, f"%%carbon -q 'Small RF' --metric accuracy=0.84\n{BODY}")
-    run_cell(shell, f"%%carbon -q 'Large RF' --metric accuracy=0.9\n{BODY}\nsum(range(10**6))")
-    return shell._mlcost_magics.session.read_runs()
-
-
 def caption(location: str) -> str:
     """The caption a view priced at ``location`` must show, built from CodeCarbon's files."""
     if location == "world":
@@ -50,37 +40,37 @@ def caption(location: str) -> str:
 
 
 @pytest.mark.parametrize("location", LOCATIONS)
-def test_repriced_co2_is_measured_energy_times_the_location_intensity(rows, location):
-    before = rows.copy()
-    priced = reprice(rows, location)
-    assert priced["energy_kwh"].tolist() == rows["energy_kwh"].tolist()  # energy never changes
+def test_repriced_co2_is_measured_energy_times_the_location_intensity(runs, location):
+    before = runs.copy()
+    priced = reprice(runs, location)
+    assert priced["energy_kwh"].tolist() == runs["energy_kwh"].tolist()  # energy never changes
     assert (priced["energy_kwh"] > 0).all()
-    expected = rows["energy_kwh"] * intensity(location) / 1000
+    expected = runs["energy_kwh"] * intensity(location) / 1000
     assert priced["emissions_kg"].tolist() == pytest.approx(expected.tolist(), rel=1e-12, abs=0)
     assert (priced["carbon_intensity_g_per_kwh"] == intensity(location)).all()
     assert priced["intensity_source"].str.startswith("CodeCarbon ").all()
-    assert rows.equals(before), "the ledger's rows are not changed"
+    assert runs.equals(before), "the ledger's runs are not changed"
 
 
-def test_compare_priced_at_recomputes_the_trade_offs_and_names_its_source(rows):
-    measured = compare(rows)
-    priced = compare(rows, priced_at="POL")
+def test_compare_priced_at_recomputes_the_trade_offs_and_names_its_source(runs):
+    measured = compare(runs)
+    priced = compare(runs, priced_at="POL")
     assert measured.what_if is None and measured.priced_at is None
     assert priced.what_if == caption("POL")
     frame = priced.frame
-    expected = rows["energy_kwh"] * intensity("POL") / 1000
+    expected = runs["energy_kwh"] * intensity("POL") / 1000
     assert frame["emissions_kg"].tolist() == pytest.approx(expected.tolist(), rel=1e-12)
     per_point = frame["emissions_kg"] / frame["accuracy"]
     assert frame["emissions_kg_per_accuracy_point"].tolist() == pytest.approx(per_point.tolist())
     means = priced.groups.set_index("label")["emissions_kg"]
-    by_label = (rows["energy_kwh"] * intensity("POL") / 1000).groupby(rows["label"]).mean()
+    by_label = (runs["energy_kwh"] * intensity("POL") / 1000).groupby(runs["label"]).mean()
     assert means.to_dict() == pytest.approx(by_label.to_dict())
     with pytest.raises(ValueError, match=r"unknown location 'FRNA' \(nearest: FRA \(France\)"):
-        compare(rows, priced_at="FRNA")
+        compare(runs, priced_at="FRNA")
 
 
-def test_table_and_figure_say_they_are_a_what_if(rows):
-    priced, measured = compare(rows, priced_at="world"), compare(rows)
+def test_table_and_figure_say_they_are_a_what_if(runs):
+    priced, measured = compare(runs, priced_at="world"), compare(runs)
     marked = caption("world")
     assert f'<div class="mlcost-whatif">{marked}</div>' in html_table(priced)
     assert text_table(priced).splitlines()[0] == marked
@@ -91,16 +81,16 @@ def test_table_and_figure_say_they_are_a_what_if(rows):
     assert f"{intensity('world'):.0f} g CO2e/kWh (world average)" in text_table(priced)
 
 
-def test_table_plot_and_report_at_a_location(shell, rows, capsys, isolated_env):
+def test_table_plot_and_report_at_a_location(shell, runs, capsys, isolated_env):
     from matplotlib.figure import Figure
 
     capsys.readouterr()
     frame = shell.run_line_magic("carbon", "table --at DEU")
     assert capsys.readouterr().out.strip() == caption("DEU")
     assert frame.attrs["what_if"] == caption("DEU")
-    expected = rows["energy_kwh"] * intensity("DEU") / 1000
+    expected = runs["energy_kwh"] * intensity("DEU") / 1000
     assert frame["emissions_kg"].tolist() == pytest.approx(expected.tolist(), rel=1e-12)
-    assert frame["energy_kwh"].tolist() == rows["energy_kwh"].tolist()
+    assert frame["energy_kwh"].tolist() == runs["energy_kwh"].tolist()
     figure = shell.run_line_magic("carbon", "plot --at gcp:europe-west1")
     assert isinstance(figure, Figure)
     (text,) = [t.get_text() for t in figure.texts if t.get_gid() == "what-if"]
@@ -121,7 +111,7 @@ def test_the_choices_are_as_measured_world_and_every_codecarbon_country():
     assert choices["world"].startswith("world average · 475 g/kWh")
 
 
-def test_the_panel_reprices_its_table_and_figure_and_goes_back(shell, rows):
+def test_the_panel_reprices_its_table_and_figure_and_goes_back(shell, runs):
     session = shell._mlcost_magics.session
     panel = panel_module.CarbonPanel(session, shell)
     try:
@@ -133,7 +123,7 @@ def test_the_panel_reprices_its_table_and_figure_and_goes_back(shell, rows):
         panel.priced_dropdown.value = "POL"
         assert panel.wait_idle()
         assert f'<div class="mlcost-whatif">{caption("POL")}</div>' in panel.table.value
-        expected = rows["energy_kwh"] * intensity("POL") / 1000
+        expected = runs["energy_kwh"] * intensity("POL") / 1000
         assert panel.frame["emissions_kg"].tolist() == pytest.approx(expected.tolist())
         assert panel.png != measured_png  # the figure was redrawn, priced at POL
         assert "What-if: priced at POL" in panel._repr_mimebundle_()["text/plain"]

@@ -27,7 +27,6 @@ MIX = json.loads((DATA / "private_infra" / "global_energy_mix.json").read_text("
 WORLD = json.loads((DATA / "private_infra" / "carbon_intensity_per_source.json").read_text())
 with (DATA / "cloud" / "impact.csv").open(encoding="utf-8-sig", newline="") as handle:
     CLOUD = {f"{r['provider']}:{r['region']}": r for r in csv.DictReader(handle)}
-BODY = "import time\ntime.sleep(0.12)\nsum(range(200_000))"
 
 
 def intensity(location: str) -> float:
@@ -37,16 +36,6 @@ def intensity(location: str) -> float:
     if ":" in location:
         return float(CLOUD[location]["impact"])
     return float(MIX[location.upper()]["carbon_intensity"])
-
-
-@pytest.fixture
-def runs(shell):
-    """Three runs in France: two of 'Small RF', one of 'Large RF'; the ledger's rows."""
-    shell._mlcost_magics.country_iso_code = "FRA"
-    run_cell(shell, f"%%carbon -q 'Small RF' --metric accuracy=0.8\n{BODY}")
-    run_cell(shell, f"%%carbon -q 'Small RF' --metric accuracy=0.82\n{BODY}")
-    run_cell(shell, f"%%carbon -q 'Large RF' --metric accuracy=0.9\n{BODY}\nsum(range(10**6))")
-    return shell._mlcost_magics.session.read_runs()
 
 
 def whatif(shell, line: str = ""):

@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from test_notebooks import kernel_env as notebook_kernel_env
 
 from mlcost_magic.store.ledger import Ledger
 from mlcost_magic.tutorials import runner as notebook_runner
@@ -48,11 +49,7 @@ ISOLATED = (
 
 
 def kernel_env(tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ISOLATED}
-    env["IPYTHONDIR"] = str(tmp / "ipython")
-    env["MLCOST_LEDGER"] = str(tmp / "teacher.sqlite")
-    env.update(extra)
-    return env
+    return notebook_kernel_env(tmp, ISOLATED, ledger_name="teacher.sqlite", **extra)
 
 
 def group_members(pgid: int) -> list[int]:
