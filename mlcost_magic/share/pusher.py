@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     backoff_s = 0.0
     alive = True
     while alive:
-        result = pusher.push()
+        result = _push_guarded(pusher)
         if result.error is None:
             backoff_s = 0.0
             alive = _wait_for_wake(IDLE_RECHECK_S)
@@ -124,9 +124,23 @@ def main(argv: list[str] | None = None) -> int:
             wait_until = time.monotonic() + backoff_s
             while alive and time.monotonic() < wait_until:  # wakes only count once it is due
                 alive = _wait_for_wake(max(0.0, wait_until - time.monotonic()))
-    pusher.push(deadline=time.monotonic() + LAST_ATTEMPT_S)
+    _push_guarded(pusher, deadline=time.monotonic() + LAST_ATTEMPT_S)
     ledger.close()
     return 0
+
+
+def _push_guarded(pusher: Pusher, deadline: float | None = None) -> PushResult:
+    """A failure of ours (a busy or vanished ledger) is recorded and retried like a server's,
+    never the end of the background process."""
+    try:
+        return pusher.push(deadline=deadline)
+    except Exception as error:
+        reason = f"the background pusher failed: {type(error).__name__}: {error}"[:300]
+        try:
+            pusher.queue.record_error(reason)
+        except Exception:
+            pass
+        return PushResult(error=reason)
 
 
 if __name__ == "__main__":
