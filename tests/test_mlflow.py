@@ -199,12 +199,13 @@ def test_a_refused_port_holds_no_cell_warns_once_and_syncs_when_back(shell, tmp_
         assert len(mlflow_runs(uri, experiment)) == 10
 
 
-def test_a_hung_server_holds_no_cell_and_its_runs_wait(shell):
+def test_a_hung_server_holds_no_cell_and_its_runs_sync_once_it_is_back(shell, tmp_path):
     hung = socket.socket()  # accepts connections (the kernel's backlog), never answers
     hung.bind(("127.0.0.1", 0))
     hung.listen(64)
+    port = hung.getsockname()[1]
     try:
-        share(shell, f"http://127.0.0.1:{hung.getsockname()[1]}", "hung")
+        share(shell, f"http://127.0.0.1:{port}", "hung")
         session = shell._mlcost_magics.session
         times = _cell_times_s(shell, 8)
         assert max(times) < 0.5, times  # the request timeout is 5 s: nobody waited on it
@@ -213,6 +214,10 @@ def test_a_hung_server_holds_no_cell_and_its_runs_wait(shell):
         assert session.sharing.queue.counts()["waiting"] == 8
     finally:
         hung.close()
+    with ClassServer(tmp_path / "back", port=port):  # the same address answers again
+        shell.run_line_magic("carbon", "sync")
+        assert session.sharing.queue.counts() == {"waiting": 0, "synced": 8, "rejected": 0}
+        assert len(mlflow_runs(f"http://127.0.0.1:{port}", "hung")) == 8
 
 
 def test_a_crash_after_the_server_accepted_does_not_log_twice(shell, server, experiment):

@@ -2,11 +2,12 @@
 each sharing session starts (``python -m mlcost_magic.share.pusher LEDGER EXPERIMENT``).
 
 The background process runs outside the kernel, so no cell waits on the network, on MLflow's
-import (1-2 s) or on the GIL, and its CPU time is not charged to the user's cells (it is
+HTTP or on the GIL, and its CPU time is not charged to the user's cells (it is
 detached from the kernel's process tree). The kernel wakes it with a byte on its stdin after
-each run; when the kernel exits, stdin closes and it makes one last bounded attempt, then
-exits. Failures back off (1 s doubling to 60 s); what failed is written to the ledger
-(``share_state``) for the kernel's one warning and ``%carbon status``. The tracking URI comes
+each run, and it pushes once a burst of runs pauses; when the kernel exits, stdin closes and
+it makes one last bounded attempt, then exits. Failures back off (1 s doubling to 60 s); what
+failed is written to the ledger (``share_state``) for the kernel's one warning and ``%carbon
+status``. The tracking URI comes
 in the environment, never in argv (where ``ps`` shows it).
 """
 
@@ -28,6 +29,9 @@ URI_FOR_CHILD_ENV = "MLCOST_PUSHER_TRACKING_URI"
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 1.0, 60.0
 IDLE_RECHECK_S = 30.0  # also picks up runs that other sessions on this ledger left waiting
 LAST_ATTEMPT_S = 10.0  # after the kernel exits
+# A burst of runs (a loop, cells back to back) is pushed once it pauses for QUIET_S, or after
+# MAX_DELAY_S at the latest, so the pusher and the cells do not share the CPU meanwhile.
+QUIET_S, MAX_DELAY_S = 0.3, 5.0
 
 
 @dataclass
@@ -99,12 +103,25 @@ class Pusher:
         result.pushed += 1
 
 
-def _wait_for_wake(timeout_s: float) -> bool:
-    """Wait for a byte on stdin (a new run) or the timeout; False when stdin has closed."""
+def _wait(timeout_s: float) -> str:
+    """'woken' (a byte on stdin: a new run), 'timeout', or 'closed' (the session ended)."""
     readable, _, _ = select.select([sys.stdin.fileno()], [], [], timeout_s)
     if not readable:
-        return True
-    return bool(os.read(sys.stdin.fileno(), 4096))
+        return "timeout"
+    return "woken" if os.read(sys.stdin.fileno(), 4096) else "closed"
+
+
+def _settle() -> bool:
+    """After a wake, let a burst of runs end (no new run for QUIET_S, at most MAX_DELAY_S) so
+    the push does not compete with the cells for the CPU; False when the session ended."""
+    deadline = time.monotonic() + MAX_DELAY_S
+    while time.monotonic() < deadline:
+        event = _wait(min(QUIET_S, max(0.0, deadline - time.monotonic())))
+        if event == "closed":
+            return False
+        if event == "timeout":
+            return True
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,12 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         result = _push_guarded(pusher)
         if result.error is None:
             backoff_s = 0.0
-            alive = _wait_for_wake(IDLE_RECHECK_S)
+            event = _wait(IDLE_RECHECK_S)
+            alive = event != "closed" and (event == "timeout" or _settle())
         else:
             backoff_s = min(max(backoff_s * 2, BACKOFF_FIRST_S), BACKOFF_MAX_S)
             wait_until = time.monotonic() + backoff_s
             while alive and time.monotonic() < wait_until:  # wakes only count once it is due
-                alive = _wait_for_wake(max(0.0, wait_until - time.monotonic()))
+                alive = _wait(max(0.0, wait_until - time.monotonic())) != "closed"
     _push_guarded(pusher, deadline=time.monotonic() + LAST_ATTEMPT_S)
     ledger.close()
     return 0
