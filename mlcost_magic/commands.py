@@ -31,6 +31,7 @@ def _comparison(session, args: argparse.Namespace):
     caption is printed, so the output never passes for a measurement); with --by user, the
     runs grouped by their user."""
     from .compare.comparison import compare
+    from .compare.hosts import regroup
 
     rows = _rows(session, args)
     if getattr(args, "by", None) == "user":
@@ -44,31 +45,29 @@ def _comparison(session, args: argparse.Namespace):
 def _rows(session, args: argparse.Namespace):
     """The runs a command works on: this session's, every session's (--all), or every
     participant's in the MLflow experiment (--mlflow [--experiment NAME])."""
+    source = _shared_source(session, args)
+    return source() if source is not None else session.read_runs(getattr(args, "all", False))
+
+
+def _shared_source(session, args: argparse.Namespace):
+    """With --mlflow [--experiment NAME]: a callable reading the experiment's runs; else None."""
     if getattr(args, "experiment", None) and not args.mlflow:
         raise ValueError("--experiment goes with --mlflow")
-    if getattr(args, "mlflow", False):
-        from .share.sharing import read_shared_runs
+    if not getattr(args, "mlflow", False):
+        return None
+    from .share.sharing import read_shared_runs
 
-        rows = read_shared_runs(_target(session), args.experiment)
-    else:
-        rows = session.read_runs(getattr(args, "all", False))
-    return rows
-
-
-def regroup(rows, column: str):
-    """The runs grouped (and coloured) by another column than their label (user, hostname)."""
-    from .compare.hosts import regroup as regrouped
-
-    return regrouped(rows, column)
+    target, experiment = _sharing(session).target, args.experiment
+    return lambda: read_shared_runs(target, experiment)
 
 
-def _target(session):
+def _sharing(session):
     if session.sharing is None:
         raise ValueError(
             "MLflow is off: %config CarbonMagics.mlflow_tracking_uri = 'http://HOST:5000' "
             "(or set MLCOST_MLFLOW_TRACKING_URI) first"
         )
-    return session.sharing.target
+    return session.sharing
 
 
 def status(args, session, shell, panels) -> None:
@@ -81,16 +80,14 @@ def table(args, session, shell, panels):
         comparison.frame.attrs["what_if"] = comparison.what_if
     frame = comparison.frame
     if session.sharing is not None and not args.mlflow:
-        frame.insert(frame.columns.get_loc("status") + 1, "synced", False)
-        frame["synced"] = frame["run_id"].isin(session.sharing.synced_run_ids())
+        synced = frame["run_id"].isin(session.sharing.queue.synced_run_ids())
+        frame.insert(frame.columns.get_loc("status") + 1, "synced", synced)
     return frame
 
 
 def sync(args, session, shell, panels) -> None:
     """Push the runs that wait for MLflow now; progress on a long backlog; the counts."""
-    sharing = session.sharing
-    if sharing is None:
-        _target(session)  # raises the one-line "MLflow is off"
+    sharing = _sharing(session)
     waiting = sharing.queue.counts()["waiting"]
     handle = None
     if waiting > SYNC_PROGRESS_FROM_RUNS:
@@ -141,16 +138,7 @@ SHARED_PANEL_REFRESH_S = 10.0
 def panel(args, session, shell, panels) -> None:
     from .views.panel import show_panel
 
-    source = None
-    if args.mlflow or args.experiment:
-        _rows(session, args)  # fails here, in one line, when the experiment cannot be read
-        from .share.sharing import read_shared_runs
-
-        target, experiment = _target(session), args.experiment
-
-        def source():
-            return read_shared_runs(target, experiment)
-
+    source = _shared_source(session, args)  # its first read (in show_panel) fails in one line
     shown = show_panel(session, shell, source, SHARED_PANEL_REFRESH_S if source else None)
     if shown is not None:
         panels.append(shown)

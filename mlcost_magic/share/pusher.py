@@ -48,11 +48,15 @@ class Pusher:
         self.server = server or MlflowServer(target)
 
     def push(
-        self, progress: Callable[[PushResult], None] | None = None, deadline: float | None = None
+        self,
+        progress: Callable[[PushResult], None] | None = None,
+        deadline: float | None = None,
+        result: PushResult | None = None,
     ) -> PushResult:
         """Push every claimable run, batch by batch, until none is left, the server fails or
-        the deadline (time.monotonic) passes."""
-        result = PushResult()
+        the deadline (time.monotonic) passes. ``result``: counts to add to (a sync's total)."""
+        result = PushResult() if result is None else result
+        result.error = None
         while deadline is None or time.monotonic() < deadline:
             claims = self.queue.claim()
             if not claims:

@@ -19,10 +19,6 @@ WARNING_CHECK_EVERY_S = 1.0
 SYNC_POLL_S, SYNC_PATIENCE_S = 0.2, 30.0
 
 
-def _sum(a: PushResult, b: PushResult) -> PushResult:
-    return PushResult(a.pushed + b.pushed, a.found + b.found, a.rejected + b.rejected, b.error)
-
-
 class Sharing:
     def __init__(self, ledger: Ledger, target: Target, started_at: str):
         self.ledger, self.target, self.started_at = ledger, target, started_at
@@ -96,16 +92,9 @@ class Sharing:
         waiting = self.queue.counts()["waiting"]
         progressed_at = time.monotonic()
         while True:
-            so_far = total
-
-            def report(result: PushResult, so_far: PushResult = so_far) -> None:
-                if progress is not None:
-                    progress(_sum(so_far, result))
-
-            result = pusher.push(report)
-            total = _sum(total, result)
+            pusher.push(progress, result=total)
             before, waiting = waiting, self.queue.counts()["waiting"]
-            if result.error is not None or waiting == 0:
+            if total.error is not None or waiting == 0:
                 break
             if waiting < before:
                 progressed_at = time.monotonic()
@@ -130,9 +119,6 @@ class Sharing:
         if theirs != self.target.display_uri:
             return None  # their run is on another server: ours is logged flat
         return f"{active.info.experiment_id}/{active.info.run_id}"
-
-    def synced_run_ids(self) -> set[str]:
-        return self.queue.synced_run_ids()
 
     def close(self) -> None:
         if self._background is not None:

@@ -3,6 +3,9 @@
 
 Controls: metric, sort, and "priced at" (a what-if: ``compare(rows, priced_at=...)``, the
 table and figures captioned so). The bubble chart is shown once some run has a model size.
+The shared panel (``%carbon panel --mlflow``) reads its rows from a ``source`` (the MLflow
+experiment), re-reads them on a timer, groups them by label, user or host, and adds the
+hardware comparison (:mod:`.hosts`) once a label has runs on two hosts.
 
 It never holds up the kernel. A recorded run (the session's listener, on the kernel's main
 thread) only marks the panel stale and wakes a worker thread; the worker reads the session's
