@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -201,6 +202,27 @@ def stop_lab(server: LabServer) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait(timeout=10)
+
+
+RUN_ALL_CELLS_JS = "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
+
+
+def run_all_cells(page, lab_server, name: str, cells: list[str], before_run_js: str = "") -> None:
+    """Write ``cells`` as notebook ``name``, open it in the lab, run every cell and wait until
+    each has run (its prompt shows a number). ``before_run_js``: evaluated before the run."""
+    from playwright.sync_api import expect
+
+    write_notebook(lab_server.root_dir / name, cells)
+    page.goto(lab_server.notebook_url(name))
+    assert page.evaluate(WAIT_FOR_KERNEL_JS, EXPECT_TIMEOUT_MS) == "ipython"
+    if before_run_js:
+        page.evaluate(before_run_js)
+    # Not awaited: page.evaluate has no timeout of its own; the prompts tell us when done.
+    page.evaluate(RUN_ALL_CELLS_JS)
+    prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
+    expect(prompts).to_have_count(len(cells))
+    for number in range(len(cells)):
+        expect(prompts.nth(number)).to_have_text(re.compile(r"\[\d+\]"))
 
 
 def write_notebook(path: Path, cells: list[str]) -> Path:

@@ -30,11 +30,9 @@ CELLS = [
 def test_panel_renders_after_two_tracked_cells(lab_server, lab_page):
     from browser_support import (
         ARTIFACTS,
-        EXPECT_TIMEOUT_MS,
-        WAIT_FOR_KERNEL_JS,
         WATCH_LIVE_METER_JS,
+        run_all_cells,
         screenshot_on_failure,
-        write_notebook,
     )
     from playwright.sync_api import expect
 
@@ -43,19 +41,9 @@ def test_panel_renders_after_two_tracked_cells(lab_server, lab_page):
     page = lab_page
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    write_notebook(lab_server.root_dir / "panel.ipynb", CELLS)
     started = time.monotonic()
     with screenshot_on_failure(page, "panel"):
-        page.goto(lab_server.notebook_url("panel.ipynb"))
-        assert page.evaluate(WAIT_FOR_KERNEL_JS, EXPECT_TIMEOUT_MS) == "ipython"
-        page.evaluate(WATCH_LIVE_METER_JS)
-        # Not awaited: page.evaluate has no timeout of its own; the prompts tell us when done.
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-
-        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
-        expect(prompts).to_have_count(len(CELLS))
-        for number in range(len(CELLS)):
-            expect(prompts.nth(number)).to_have_text(re.compile(r"\[\d+\]"))
+        run_all_cells(page, lab_server, "panel.ipynb", CELLS, before_run_js=WATCH_LIVE_METER_JS)
 
         panel = page.locator(".mlcost-panel")
         expect(panel).to_be_visible()
@@ -127,24 +115,12 @@ def _column_values(table, header: str) -> list[float]:
 
 
 def test_panel_shown_first_updates_live_and_sorts(lab_server, lab_page):
-    from browser_support import (
-        ARTIFACTS,
-        EXPECT_TIMEOUT_MS,
-        WAIT_FOR_KERNEL_JS,
-        screenshot_on_failure,
-        write_notebook,
-    )
+    from browser_support import ARTIFACTS, run_all_cells, screenshot_on_failure
     from playwright.sync_api import expect
 
     page = lab_page
-    write_notebook(lab_server.root_dir / "live.ipynb", LIVE_CELLS)
     with screenshot_on_failure(page, "live"):
-        page.goto(lab_server.notebook_url("live.ipynb"))
-        assert page.evaluate(WAIT_FOR_KERNEL_JS, EXPECT_TIMEOUT_MS) == "ipython"
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
-        for number in range(len(LIVE_CELLS)):
-            expect(prompts.nth(number)).to_have_text(re.compile(r"\[\d+\]"))
+        run_all_cells(page, lab_server, "live.ipynb", LIVE_CELLS)
 
         panel = page.locator(".mlcost-panel")
         table = panel.locator(".mlcost-table")

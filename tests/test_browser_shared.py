@@ -4,7 +4,6 @@ teacher's, grouped by host, the hardware comparison drawn, their label shown as 
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
@@ -40,13 +39,7 @@ def _classmate_logs(uri: str, experiment: str, ledger_path, monkeypatch) -> None
 def test_the_shared_panel_groups_by_host_and_draws_the_hardware_comparison(
     lab_server, lab_page, tmp_path, monkeypatch
 ):
-    from browser_support import (
-        ARTIFACTS,
-        EXPECT_TIMEOUT_MS,
-        WAIT_FOR_KERNEL_JS,
-        screenshot_on_failure,
-        write_notebook,
-    )
+    from browser_support import ARTIFACTS, run_all_cells, screenshot_on_failure
     from playwright.sync_api import expect
 
     from mlcost_magic.tutorials.class_server import ClassServer
@@ -66,14 +59,8 @@ def test_the_shared_panel_groups_by_host_and_draws_the_hardware_comparison(
         page = lab_page
         dialogs: list[str] = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        write_notebook(lab_server.root_dir / "shared.ipynb", cells)
         with screenshot_on_failure(page, "shared-panel"):
-            page.goto(lab_server.notebook_url("shared.ipynb"))
-            assert page.evaluate(WAIT_FOR_KERNEL_JS, EXPECT_TIMEOUT_MS) == "ipython"
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-            prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
-            for number in range(len(cells)):
-                expect(prompts.nth(number)).to_have_text(re.compile(r"\[\d+\]"))
+            run_all_cells(page, lab_server, "shared.ipynb", cells)
 
             panel = page.locator(".mlcost-panel")
             table = panel.locator(".mlcost-table")
